@@ -1,0 +1,136 @@
+import { TrtnError } from '../errors.js';
+import type { BackendName, Logger, Precision, Progress } from './types.js';
+import type { DataSource } from '../data/types.js';
+
+export type CalibAlgorithm = 'entropy' | 'minmax' | 'percentile' | 'legacy-entropy';
+
+export interface CalibOptions {
+  /** Batches to calibrate on; not needed when `cache` already holds scales. */
+  data?: DataSource;
+  algorithm?: CalibAlgorithm;
+  batchSize?: number;
+  maxBatches?: number;
+  /** Percentile for 'percentile' (default 99.99). */
+  percentile?: number;
+  /** Calibration cache: a file path (read if present, written after calibration) or cache bytes. */
+  cache?: string | Uint8Array;
+}
+
+export interface ShapeRange {
+  min: number[];
+  opt: number[];
+  max: number[];
+}
+
+export interface BuildOptions {
+  precision: Precision;
+  backend?: 'auto' | BackendName;
+  calib?: CalibOptions;
+  /** Optimization profile per input; a dynamic batch dim defaults to 1 / maxBatch / maxBatch. */
+  shapes?: Record<string, ShapeRange>;
+  /** Largest batch a dynamic batch dimension must accept when `shapes` is not given (default 64). */
+  maxBatch?: number;
+  /** Builder workspace (memory pool) limit: bytes or a string such as '1GiB', '512MiB'. */
+  workspace?: number | string;
+  timingCache?: string;
+  optimizationLevel?: number;
+  device?: number;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** ONNX Runtime session options (onnxruntime backend). */
+  session?: { intraOpThreads?: number; interOpThreads?: number; graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all' };
+  /** Ops/node names kept in FP32 by FP16 conversion. */
+  keepFp32?: string[];
+}
+
+export interface LoadOptions {
+  backend?: 'auto' | BackendName;
+  device?: number;
+  logger?: Logger;
+  session?: BuildOptions['session'];
+}
+
+// Small validators in the manner of sharp's is.* helpers: precise messages before anything crosses into C++.
+export const is = {
+  defined: (v: unknown): boolean => v !== undefined && v !== null,
+  object: (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v),
+  posInt: (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0,
+  nonNegInt: (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0,
+  inRange: (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && v >= lo && v <= hi,
+  oneOf: <T extends string>(v: unknown, values: readonly T[]): v is T => typeof v === 'string' && (values as readonly string[]).includes(v),
+  fn: (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function',
+  string: (v: unknown): v is string => typeof v === 'string' && v.length > 0,
+};
+
+export function invalid(name: string, expected: string, actual: unknown): TrtnError {
+  const shown = typeof actual === 'string' ? JSON.stringify(actual) : String(actual);
+  return new TrtnError('ERR_INVALID_ARG', `Expected ${expected} for ${name} but received ${shown}`);
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** Parse '1GiB', '512 MiB', '2e9' or a number of bytes. */
+export function parseBytes(value: number | string, name = 'workspace'): number {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value) && value > 0) return Math.floor(value);
+    throw invalid(name, 'a positive number of bytes', value);
+  }
+  const m = /^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = m ? SIZE_UNITS[(m[2] || 'b').toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw invalid(name, "a size such as 1073741824, '1GiB' or '512MiB'", value);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (!(bytes > 0)) throw invalid(name, 'a positive size', value);
+  return bytes;
+}
+
+export const PRECISIONS = ['fp32', 'fp16', 'int8', 'best'] as const;
+export const BACKENDS = ['auto', 'tensorrt', 'onnxruntime'] as const;
+export const CALIB_ALGORITHMS = ['entropy', 'minmax', 'percentile', 'legacy-entropy'] as const;
+
+/** Validate user build options; returns a normalised copy. Throws ERR_INVALID_ARG naming the option. */
+export function validateBuildOptions(options: unknown): BuildOptions & { workspaceBytes?: number } {
+  if (!is.object(options)) throw invalid('options', 'an object', options);
+  const o = options as unknown as BuildOptions;
+  if (!is.oneOf(o.precision, PRECISIONS)) throw invalid('precision', `one of ${PRECISIONS.join(', ')}`, o.precision);
+  if (o.backend !== undefined && !is.oneOf(o.backend, BACKENDS)) throw invalid('backend', `one of ${BACKENDS.join(', ')}`, o.backend);
+  if (o.calib !== undefined) {
+    if (!is.object(o.calib)) throw invalid('calib', 'an object', o.calib);
+    const c = o.calib;
+    if (c.algorithm !== undefined && !is.oneOf(c.algorithm, CALIB_ALGORITHMS)) throw invalid('calib.algorithm', `one of ${CALIB_ALGORITHMS.join(', ')}`, c.algorithm);
+    if (c.batchSize !== undefined && !is.posInt(c.batchSize)) throw invalid('calib.batchSize', 'a positive integer', c.batchSize);
+    if (c.maxBatches !== undefined && !is.posInt(c.maxBatches)) throw invalid('calib.maxBatches', 'a positive integer', c.maxBatches);
+    if (c.percentile !== undefined && !(is.inRange(c.percentile, 50, 100) && c.percentile > 50)) throw invalid('calib.percentile', 'a number in (50, 100]', c.percentile);
+    if (c.cache !== undefined && !is.string(c.cache) && !(c.cache instanceof Uint8Array)) throw invalid('calib.cache', 'a file path or bytes', c.cache);
+    if (c.data === undefined && c.cache === undefined) throw invalid('calib', 'data or a cache', 'neither');
+  }
+  if (o.precision === 'int8' && o.calib === undefined) {
+    throw new TrtnError('ERR_INVALID_ARG', "precision 'int8' needs calib: { data } (a Dataset or async iterable of feeds) or calib: { cache }");
+  }
+  if (o.shapes !== undefined) {
+    if (!is.object(o.shapes)) throw invalid('shapes', 'an object keyed by input name', o.shapes);
+    for (const [name, r] of Object.entries(o.shapes)) {
+      if (!is.object(r)) throw invalid(`shapes.${name}`, '{ min, opt, max }', r);
+      const { min, opt, max } = r as ShapeRange;
+      for (const [k, v] of Object.entries({ min, opt, max })) {
+        if (!Array.isArray(v) || !v.every(is.posInt)) throw invalid(`shapes.${name}.${k}`, 'an array of positive integers', v);
+      }
+      if (min.length !== opt.length || opt.length !== max.length) throw invalid(`shapes.${name}`, 'min/opt/max of equal rank', `${min.length}/${opt.length}/${max.length}`);
+      for (let i = 0; i < min.length; i++) {
+        if (!(min[i]! <= opt[i]! && opt[i]! <= max[i]!)) throw invalid(`shapes.${name}[${i}]`, 'min <= opt <= max', `${min[i]}/${opt[i]}/${max[i]}`);
+      }
+    }
+  }
+  if (o.maxBatch !== undefined && !is.posInt(o.maxBatch)) throw invalid('maxBatch', 'a positive integer', o.maxBatch);
+  const workspaceBytes = o.workspace === undefined ? undefined : parseBytes(o.workspace);
+  if (o.optimizationLevel !== undefined && !(Number.isInteger(o.optimizationLevel) && is.inRange(o.optimizationLevel, 0, 5))) {
+    throw invalid('optimizationLevel', 'an integer from 0 to 5', o.optimizationLevel);
+  }
+  if (o.device !== undefined && !is.nonNegInt(o.device)) throw invalid('device', 'a non-negative integer', o.device);
+  if (o.timingCache !== undefined && !is.string(o.timingCache)) throw invalid('timingCache', 'a file path', o.timingCache);
+  if (o.onProgress !== undefined && !is.fn(o.onProgress)) throw invalid('onProgress', 'a function', o.onProgress);
+  if (o.logger !== undefined && !is.fn(o.logger)) throw invalid('logger', 'a function', o.logger);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', o.signal);
+  if (o.keepFp32 !== undefined && !(Array.isArray(o.keepFp32) && o.keepFp32.every(is.string))) throw invalid('keepFp32', 'an array of op types or node names', o.keepFp32);
+  return { ...o, workspaceBytes };
+}

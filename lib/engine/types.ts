@@ -1,0 +1,105 @@
+/** Backend-agnostic types: nothing here names TensorRT or ONNX Runtime classes. */
+
+export type DType = 'float32' | 'float16' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool';
+
+export type TypedArray =
+  | Float32Array
+  | Uint16Array // float16 payloads travel as raw 16-bit words
+  | Int8Array
+  | Uint8Array
+  | Int32Array
+  | BigInt64Array;
+
+/** A tensor crossing the public API: data plus dims (row-major, NCHW for images). */
+export interface TensorData {
+  readonly data: TypedArray;
+  readonly dims: readonly number[];
+  readonly dtype: DType;
+}
+
+export type Feeds = Record<string, TensorData>;
+
+/** A dimension is a number, or -1 / a symbolic name where it is dynamic. */
+export type Dim = number | string;
+
+export interface TensorInfo {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly Dim[];
+  /** Per-dimension min/opt/max of the active optimization profile (TensorRT), when known. */
+  readonly profile?: { min: number[]; opt: number[]; max: number[] };
+}
+
+export type Precision = 'fp32' | 'fp16' | 'int8' | 'best';
+export type BackendName = 'tensorrt' | 'onnxruntime';
+export type Severity = 'error' | 'warning' | 'info' | 'verbose';
+export type Logger = (severity: Severity, message: string) => void;
+
+export interface Progress {
+  phase: string;
+  step: number;
+  steps: number;
+}
+
+export interface LatencyStats {
+  mean: number;
+  median: number;
+  p90: number;
+  p99: number;
+  min: number;
+  max: number;
+}
+
+export interface BenchmarkRow {
+  batchSize: number;
+  iterations: number;
+  /** Latency per batch in ms, from the backend's primary timer (CUDA events on TensorRT, host clock otherwise). */
+  latencyMs: LatencyStats;
+  /** Images (batch items) per second from the median latency. */
+  throughput: number;
+  /** GPU time per batch measured with CUDA events, where a GPU ran the batch. */
+  gpuMs?: LatencyStats;
+  /** Host wall-clock time per batch, always reported. */
+  wallMs: LatencyStats;
+}
+
+export interface BenchmarkResult {
+  backend: BackendName;
+  precision: string;
+  timer: 'cuda-event' | 'host';
+  transfers: boolean;
+  rows: BenchmarkRow[];
+}
+
+export interface BenchmarkOptions {
+  batchSizes: number[];
+  warmup?: number;
+  iterations?: number;
+  /** Include host<->device copies in the timed region (TensorRT); ignored on CPU backends. */
+  transfers?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface InferOptions {
+  /** Batch size to run when feeds carry more rows than one batch; default: the feeds' first dim. */
+  batch?: number;
+  signal?: AbortSignal;
+}
+
+export interface Engine extends Disposable, AsyncDisposable {
+  readonly backend: BackendName;
+  /** The precision asked for. */
+  readonly precision: Precision;
+  /** How the precision was realised, e.g. 'implicit-int8 (entropy calibrator)', 'explicit-qdq', 'fp16-converted-onnx'. */
+  readonly path: string;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  infer(feeds: Feeds, options?: InferOptions): Promise<Record<string, TensorData>>;
+  benchmark(options: BenchmarkOptions): Promise<BenchmarkResult>;
+  /** Serialized form: a TensorRT plan, or the ONNX model the ONNX Runtime backend runs. */
+  serialize(): Uint8Array;
+  save(path: string): Promise<void>;
+  dispose(): void;
+  readonly disposed: boolean;
+}
