@@ -210,7 +210,8 @@ export function decodeModelMessage(m: Msg): OnnxModel {
 // ---------------------------------------------------------------------------------------------- encode
 
 function encodeTensor(t: OnnxTensor): Msg {
-  const m: Msg = { name: t.name, dataType: t.dataType, dims: t.dims.map(int64Out) };
+  const m: Msg = { dims: t.dims.map(int64Out), dataType: t.dataType };
+  if (t.name) m.name = t.name;
   if (t.segment) m.segment = { begin: int64Out(t.segment.begin), end: int64Out(t.segment.end) };
   if (t.floatData) m.floatData = t.floatData;
   if (t.int32Data) m.int32Data = t.int32Data;
@@ -260,7 +261,8 @@ function encodeType(t: OnnxType): Msg {
 }
 
 function encodeValueInfo(v: OnnxValueInfo): Msg {
-  const m: Msg = { name: v.name };
+  const m: Msg = {};
+  if (v.name) m.name = v.name;
   if (v.type) m.type = encodeType(v.type);
   if (v.docString) m.docString = v.docString;
   if (v.metadataProps) m.metadataProps = v.metadataProps;
@@ -302,7 +304,8 @@ function encodeNode(n: OnnxNode): Msg {
 }
 
 export function encodeGraph(g: OnnxGraph): Msg {
-  const m: Msg = { node: g.nodes.map(encodeNode), name: g.name, initializer: g.initializers.map(encodeTensor) };
+  const m: Msg = { node: g.nodes.map(encodeNode), initializer: g.initializers.map(encodeTensor) };
+  if (g.name) m.name = g.name;
   if (g.docString) m.docString = g.docString;
   m.input = g.inputs.map(encodeValueInfo);
   m.output = g.outputs.map(encodeValueInfo);
@@ -321,7 +324,7 @@ export function encodeModelMessage(model: OnnxModel): Msg {
   if (model.modelVersion !== undefined) m.modelVersion = int64Out(model.modelVersion);
   if (model.docString) m.docString = model.docString;
   m.graph = encodeGraph(model.graph);
-  m.opsetImport = model.opsetImport.map((o) => ({ domain: o.domain, version: int64Out(o.version) }));
+  m.opsetImport = model.opsetImport.map((o) => (o.domain ? { domain: o.domain, version: int64Out(o.version) } : { version: int64Out(o.version) }));
   if (model.metadataProps) m.metadataProps = model.metadataProps;
   if (model.trainingInfo) m.trainingInfo = model.trainingInfo.map((t) => onnxType('TrainingInfoProto').fromObject(t));
   if (model.functions) m.functions = model.functions.map((fn) => onnxType('FunctionProto').fromObject(fn));

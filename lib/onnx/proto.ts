@@ -177,8 +177,21 @@ export const ONNX_SCHEMA = {
 
 let root: protobuf.Root | undefined;
 
+/** onnx.proto is proto2: every message needs explicit field presence (an explicit 0 or '' is kept). */
+function markProto2(ns: Record<string, unknown>): void {
+  const nested = ns.nested as Record<string, Record<string, unknown>> | undefined;
+  for (const child of Object.values(nested ?? {})) {
+    if (child.fields) child.edition = 'proto2';
+    markProto2(child);
+  }
+}
+
 export function onnxRoot(): protobuf.Root {
-  root ??= protobuf.Root.fromJSON(ONNX_SCHEMA as unknown as protobuf.INamespace);
+  if (!root) {
+    const json = structuredClone(ONNX_SCHEMA) as Record<string, unknown>;
+    markProto2(json);
+    root = protobuf.Root.fromJSON(json as protobuf.INamespace);
+  }
   return root;
 }
 
