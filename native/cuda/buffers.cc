@@ -19,16 +19,24 @@ struct HostRegion {
 HostRegion ResolveHost(Napi::Env env, const Napi::Value& value, PinnedBuffer** pinned) {
   HostRegion r;
   *pinned = nullptr;
+  // The raw calls give the data pointer directly, which also works for views over a SharedArrayBuffer
+  // (and gives null/0 for a detached one).
   if (value.IsTypedArray()) {
-    Napi::TypedArray t = value.As<Napi::TypedArray>();
-    Napi::ArrayBuffer ab = t.ArrayBuffer();
-    r.data = static_cast<uint8_t*>(ab.Data()) + t.ByteOffset();
-    r.length = t.ByteLength();
+    napi_typedarray_type type;
+    size_t elements = 0;
+    void* data = nullptr;
+    napi_status status = napi_get_typedarray_info(env, value, &type, &elements, &data, nullptr, nullptr);
+    NAPI_THROW_IF_FAILED(env, status, r);
+    r.data = static_cast<uint8_t*>(data);
+    r.length = value.As<Napi::TypedArray>().ByteLength();
     r.kind = "TypedArray";
   } else if (value.IsDataView()) {
-    Napi::DataView v = value.As<Napi::DataView>();
-    r.data = static_cast<uint8_t*>(v.ArrayBuffer().Data()) + v.ByteOffset();
-    r.length = v.ByteLength();
+    size_t length = 0;
+    void* data = nullptr;
+    napi_status status = napi_get_dataview_info(env, value, &length, &data, nullptr, nullptr);
+    NAPI_THROW_IF_FAILED(env, status, r);
+    r.data = static_cast<uint8_t*>(data);
+    r.length = length;
     r.kind = "DataView";
   } else if (value.IsArrayBuffer()) {
     Napi::ArrayBuffer ab = value.As<Napi::ArrayBuffer>();
