@@ -281,12 +281,13 @@ export async function runStudy(configInput: StudyConfigInput | StudyConfig, opti
           logger?.('warning', `${where}: ${status}: ${error.message}`);
           report(where);
         };
-        if (column.unavailable) {
-          unrunnable('unavailable', column.unavailable);
-          continue;
-        }
+        // A model that cannot be loaded is the user's to fix whatever the backend: report that first.
         if (!model) {
           unrunnable('failed', cellError(modelError));
+          continue;
+        }
+        if (column.unavailable) {
+          unrunnable('unavailable', column.unavailable);
           continue;
         }
         if (column.precision === 'int8' && data.calibrationError) {
