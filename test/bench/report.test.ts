@@ -176,3 +176,29 @@ describe('progress', () => {
     expect(plain).toEqual(['0/2 cells, 0s: a\n', '1/2 cells, 1s ETA 1s: b\n']);
   });
 });
+
+describe('CLI commands', () => {
+  it('registerBench / registerReport add commands that run through commander', async () => {
+    const { Command } = await import('commander');
+    const { registerBench } = await import('../../lib/cli/bench.js');
+    const { registerReport } = await import('../../lib/cli/report.js');
+    const program = new Command().exitOverride();
+    registerBench(program);
+    registerReport(program);
+    expect(program.commands.map((c) => c.name())).toEqual(['bench', 'report']);
+    const bench = program.commands[0]!;
+    for (const flag of ['--config', '--preset', '--model', '--input', '--batch-sizes', '--precisions', '--backend', '--calib-data', '--accuracy-data', '--warmup', '--iterations', '--out', '--json']) {
+      expect(bench.options.some((o) => o.long === flag), flag).toBe(true);
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'trtn-cli-'));
+    try {
+      const file = join(dir, 'results.json');
+      await writeFile(file, JSON.stringify(makeResults()));
+      await program.parseAsync(['node', 'trt-node', 'report', file, '--out', join(dir, 'out')]);
+      expect((await readdir(join(dir, 'out'))).sort()).toEqual(['charts', 'report.html', 'report.md', 'results.csv', 'results.json']);
+      await expect(program.parseAsync(['node', 'trt-node', 'bench', '--model', 'vgg16', '--precisions', 'int4'])).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -39,3 +39,43 @@ describe('runStudy: cells that cannot run are reported with their reason', () =>
     await expect(runStudy({ models: [CNN], input: 'fmnist-28', batchSizes: [1], precisions: ['fp32'], backend: 'tensorrt' }, { signal: controller.signal })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
   });
 });
+
+describe('runStudy on ONNX Runtime (fp32 test backend until the library backend lands)', () => {
+  it('builds each column once, measures accuracy on real Fashion-MNIST, relates cells to base', async () => {
+    const { registerBackend } = await import('../../lib/engine/backend.js');
+    const { ortFp32Backend } = await import('./ort-fp32-backend.js');
+    registerBackend(ortFp32Backend);
+    const results = await runStudy({
+      suites: [{ input: 'fmnist-28', models: [CNN], accuracy: 'fashion-mnist:test', accuracyCount: 500 }],
+      batchSizes: [1, 4],
+      precisions: ['base', 'fp32', 'int8'],
+      backend: 'onnxruntime',
+      iterations: 2,
+      warmup: 1,
+    });
+    const get = (column: string, bs: number) => results.cells.find((c) => c.column === column && c.batchSize === bs)!;
+    expect(results.cells).toHaveLength(6);
+    for (const column of ['base', 'fp32']) {
+      for (const bs of [1, 4]) {
+        const c = get(column, bs);
+        expect(c.status).toBe('ok');
+        expect(c.iterations).toBe(2);
+        expect(c.latencyMs!.min).toBeLessThanOrEqual(c.latencyMs!.median);
+        expect(c.throughput).toBeCloseTo((bs * 1000) / c.latencyMs!.median, 9);
+        const base = get('base', bs);
+        expect(c.speedup).toBeCloseTo(base.latencyMs!.median / c.latencyMs!.median, 12);
+        expect(c.improvementFactor).toBeCloseTo(c.throughput! / base.throughput!, 12);
+        expect(c.engineBytes).toBeGreaterThan(10_000);
+        expect(c.peakRssBytes).toBeGreaterThan(0);
+      }
+      // Stratified 500-item subset of the test split: the trained cnn is ~90.75% on all 10k.
+      const acc = get(column, 1).accuracy!;
+      expect(acc.total).toBe(500);
+      expect(acc.top1).toBeGreaterThan(0.85);
+      expect(acc.top1).toBeLessThan(0.97);
+    }
+    expect(get('base', 1).accuracy!.correct).toBe(get('fp32', 4).accuracy!.correct); // same weights, same answers
+    expect(get('base', 1).path).toContain('disabled');
+    expect(get('int8', 1)).toMatchObject({ status: 'unavailable', error: { code: 'ERR_UNSUPPORTED' } });
+  });
+});
