@@ -1,0 +1,35 @@
+/** The benchmark study: matrix runner, metrics and report writers. */
+export {
+  STUDY_PRECISIONS,
+  STUDY_BACKENDS,
+  INPUT_SETTINGS,
+  DEFAULT_BATCH_SIZES,
+  PRESETS,
+  parseInputSetting,
+  resolveStudyConfig,
+  type StudyConfig,
+  type StudyConfigInput,
+  type StudySuite,
+  type StudyPrecision,
+  type StudyBackend,
+} from './config.js';
+export { runStudy, planColumns, evaluateTop1, relateToBase, type RunStudyOptions, type StudyProgress, type StudyColumn } from './runner.js';
+export { summarize, percentile, speedup, improvementFactor, throughputFromLatency, argmaxRows } from './stats.js';
+export {
+  STUDY_SCHEMA,
+  readResults,
+  validateResults,
+  type StudyResults,
+  type StudyCell,
+  type StudyEnvironment,
+  type CellStatus,
+  type CellError,
+  type AccuracyResult,
+} from './results.js';
+export { collectEnvironment } from './environment.js';
+export { writeReports, type WrittenReport } from './report/write.js';
+export { toCsv } from './report/csv.js';
+export { toMarkdown } from './report/markdown.js';
+export { toHtml } from './report/html.js';
+export { renderCharts, chartSpec, renderSvg, type ChartFile, type ChartMetric } from './report/charts.js';
+export { createProgressReporter, progressLine } from './progress.js';

@@ -1,0 +1,368 @@
+/**
+ * The matrix runner: for each input setting, model and precision build one engine, measure its top-1 accuracy
+ * when labelled data is given, benchmark it at every batch size, and relate each cell to the unoptimized base
+ * (Eq. 19 speedup, Eq. 20 improvement factor). Cells that cannot run are kept with their reason.
+ */
+import { TrtnError, isTrtnError } from '../errors.js';
+import { buildEngine } from '../engine/api.js';
+import { resolveBackend } from '../engine/backend.js';
+import type { BuildOptions } from '../engine/options.js';
+import type { BackendName, Engine, Feeds, Logger, TensorData } from '../engine/types.js';
+import type { Dataset } from '../data/types.js';
+import { datasetFromSpec } from '../data/spec.js';
+import { subset } from '../data/dataset.js';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../data/float16.js';
+import { parseInputSetting, resolveStudyConfig, type StudyConfig, type StudyConfigInput, type StudyPrecision, type StudySuite } from './config.js';
+import { collectEnvironment } from './environment.js';
+import { loadStudyModel, type StudyModel } from './models.js';
+import { STUDY_SCHEMA, type AccuracyResult, type CellError, type CellStatus, type StudyCell, type StudyResults } from './results.js';
+import { argmaxRows, improvementFactor, speedup } from './stats.js';
+
+export interface StudyProgress {
+  /** Cells finished (measured or reported as unrunnable). */
+  done: number;
+  total: number;
+  /** The cell or step being worked on, e.g. 'cifar10-48 vgg16 int8: calibrating + building'. */
+  current: string;
+  elapsedMs: number;
+  /** Estimated time left from the mean time per finished cell; undefined before the first cell. */
+  etaMs?: number;
+}
+
+export interface RunStudyOptions {
+  onProgress?: (progress: StudyProgress) => void;
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+/** One column of the report: a precision realised on one backend. */
+export interface StudyColumn {
+  precision: StudyPrecision;
+  backend: BackendName;
+  label: string;
+  /** Set when the backend cannot run here: every cell of the column carries it. */
+  unavailable?: CellError;
+}
+
+/** Error codes that mean "this machine cannot run it" rather than "it broke". */
+const UNAVAILABLE_CODES = new Set(['ERR_BACKEND_UNAVAILABLE', 'ERR_UNSUPPORTED', 'ERR_NO_CUDA', 'ERR_NO_CUDA_DEVICE', 'ERR_NO_TENSORRT']);
+
+export function cellError(err: unknown): CellError {
+  if (isTrtnError(err)) return { code: err.code, message: err.message };
+  return { code: 'ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+function statusOf(err: unknown): CellStatus {
+  return isTrtnError(err) && UNAVAILABLE_CODES.has(err.code) ? 'unavailable' : 'failed';
+}
+
+function rethrowAbort(err: unknown, signal?: AbortSignal): void {
+  if (isTrtnError(err, 'ERR_ABORTED') || signal?.aborted) {
+    throw isTrtnError(err, 'ERR_ABORTED') ? err : new TrtnError('ERR_ABORTED', 'study aborted', {}, { cause: err });
+  }
+}
+
+async function availabilityError(backend: BackendName): Promise<CellError | undefined> {
+  try {
+    await resolveBackend(backend);
+    return undefined;
+  } catch (err) {
+    return cellError(err);
+  }
+}
+
+/**
+ * The columns a config asks for. 'auto' runs ONNX Runtime and, where it can run, TensorRT as well; a backend
+ * named explicitly that cannot run here still gets its columns, reported unavailable with the reason.
+ */
+export async function planColumns(config: StudyConfig, logger?: Logger): Promise<StudyColumn[]> {
+  const columns: StudyColumn[] = [];
+  const ortError = await availabilityError('onnxruntime');
+  if (config.precisions.includes('base')) {
+    columns.push({ precision: 'base', backend: 'onnxruntime', label: 'base', ...(ortError ? { unavailable: ortError } : {}) });
+  }
+  let targets: { backend: BackendName; error?: CellError }[];
+  if (config.backend === 'auto') {
+    const trtError = await availabilityError('tensorrt');
+    if (trtError) logger?.('info', `tensorrt columns skipped: ${trtError.message}`);
+    targets = [
+      ...(ortError && !trtError ? [] : [{ backend: 'onnxruntime' as const, ...(ortError ? { error: ortError } : {}) }]),
+      ...(trtError ? [] : [{ backend: 'tensorrt' as const }]),
+    ];
+  } else {
+    const error = config.backend === 'onnxruntime' ? ortError : await availabilityError(config.backend);
+    targets = [{ backend: config.backend, ...(error ? { error } : {}) }];
+  }
+  for (const { backend, error } of targets) {
+    for (const precision of config.precisions) {
+      if (precision === 'base') continue;
+      const label = targets.length > 1 ? `${precision} (${backend})` : precision;
+      columns.push({ precision, backend, label, ...(error ? { unavailable: error } : {}) });
+    }
+  }
+  return columns;
+}
+
+function buildOptionsFor(column: StudyColumn, config: StudyConfig, calibration: Dataset | undefined, run: RunStudyOptions): BuildOptions {
+  const session = { graphOptimization: column.precision === 'base' ? ('disabled' as const) : ('all' as const), ...(config.threads ? { intraOpThreads: config.threads } : {}) };
+  const options: BuildOptions = {
+    precision: column.precision === 'base' ? 'fp32' : column.precision,
+    backend: column.backend,
+    maxBatch: Math.max(...config.batchSizes),
+    session,
+    ...(run.signal ? { signal: run.signal } : {}),
+    ...(run.logger ? { logger: run.logger } : {}),
+  };
+  if (column.precision === 'int8') {
+    if (!calibration) throw new TrtnError('ERR_CALIB_DATA', 'int8 needs calibration data and none could be loaded');
+    options.calib = { data: calibration, algorithm: config.calibAlgorithm, batchSize: Math.min(32, calibration.length) };
+  }
+  return options;
+}
+
+function toFloat16Feed(t: TensorData): TensorData {
+  if (t.dtype !== 'float32') return t;
+  const src = t.data as Float32Array;
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = float32ToFloat16Bits(src[i]!);
+  return { data: out, dims: t.dims, dtype: 'float16' };
+}
+
+/** Top-1 accuracy of an engine's first output over a labelled dataset. */
+export async function evaluateTop1(engine: Engine, dataset: Dataset, batchSize: number, signal?: AbortSignal): Promise<AccuracyResult> {
+  if (!dataset.labels) throw new TrtnError('ERR_DATA', `accuracy data '${dataset.name}' has no labels`, { dataset: dataset.name });
+  const input = engine.inputs[0];
+  const output = engine.outputs[0];
+  if (!input || !output) throw new TrtnError('ERR_ONNX_MODEL', 'engine has no input or no output to evaluate');
+  let correct = 0;
+  let total = 0;
+  for await (const batch of dataset.batches({ batchSize, inputName: input.name, ...(signal ? { signal } : {}) })) {
+    if (!batch.labels) throw new TrtnError('ERR_DATA', `a batch of '${dataset.name}' came without labels`, { dataset: dataset.name });
+    let feeds: Feeds = batch.feeds;
+    if (input.dtype === 'float16') feeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toFloat16Feed(v)]));
+    const result = await engine.infer(feeds, signal ? { signal } : {});
+    const scores = result[output.name];
+    if (!scores) throw new TrtnError('ERR_INFERENCE', `engine returned no output '${output.name}'`, { tensor: output.name });
+    const rows = batch.labels.length;
+    const classes = scores.dims[scores.dims.length - 1] ?? 0;
+    const values = scores.dtype === 'float16' ? Float32Array.from(scores.data as Uint16Array, float16BitsToFloat32) : (scores.data as ArrayLike<number>);
+    const predicted = argmaxRows(values, rows, classes);
+    for (let i = 0; i < rows; i++) if (predicted[i] === batch.labels[i]) correct++;
+    total += rows;
+  }
+  if (total === 0) throw new TrtnError('ERR_DATA', `accuracy data '${dataset.name}' is empty`, { dataset: dataset.name });
+  return { dataset: dataset.name, top1: correct / total, correct, total };
+}
+
+/** Largest host RSS seen between start() and stop(), sampled every 25 ms while the event loop turns. */
+class RssSampler {
+  private peak = 0;
+  private timer: NodeJS.Timeout | undefined;
+  start(): void {
+    this.peak = process.memoryUsage.rss();
+    this.timer = setInterval(() => this.sample(), 25);
+    this.timer.unref();
+  }
+  sample(): void {
+    this.peak = Math.max(this.peak, process.memoryUsage.rss());
+  }
+  stop(): number {
+    this.sample();
+    clearInterval(this.timer);
+    return this.peak;
+  }
+}
+
+interface SuiteData {
+  calibration?: Dataset;
+  calibrationError?: CellError;
+  accuracy?: Dataset;
+  accuracyError?: CellError;
+}
+
+function checkItemShape(dataset: Dataset, shape: readonly number[], role: string, suite: StudySuite): void {
+  const item = dataset.itemShape;
+  if (item.length !== shape.length || item.some((d, i) => d !== shape[i])) {
+    throw new TrtnError('ERR_SHAPE', `${role} data '${dataset.name}' has items [${item.join(', ')}] but input setting '${suite.input}' is [${shape.join(', ')}]`, { dataset: dataset.name });
+  }
+}
+
+async function loadSuiteData(suite: StudySuite, shape: [number, number, number], config: StudyConfig): Promise<SuiteData> {
+  const data: SuiteData = {};
+  if (config.precisions.includes('int8')) {
+    const count = suite.calibrationCount ?? 512;
+    const spec = suite.calibration ?? `synthetic:${shape.join('x')},n=${count},seed=${config.seed}`;
+    try {
+      const full = await datasetFromSpec(spec, { split: 'train', seed: config.seed });
+      checkItemShape(full, shape, 'calibration', suite);
+      data.calibration = count < full.length ? subset(full, count, { seed: config.seed }) : full;
+    } catch (err) {
+      data.calibrationError = cellError(err);
+    }
+  }
+  if (suite.accuracy) {
+    try {
+      const full = await datasetFromSpec(suite.accuracy, { split: 'test' });
+      checkItemShape(full, shape, 'accuracy', suite);
+      if (!full.labels) throw new TrtnError('ERR_DATA', `accuracy data '${suite.accuracy}' has no labels`, { dataset: suite.accuracy });
+      data.accuracy = suite.accuracyCount && suite.accuracyCount < full.length ? subset(full, suite.accuracyCount, { seed: config.seed }) : full;
+    } catch (err) {
+      data.accuracyError = cellError(err);
+    }
+  }
+  return data;
+}
+
+/** Fill Eq. 19 / Eq. 20 for every measured cell from the base cell of the same input, model and batch size. */
+export function relateToBase(cells: StudyCell[]): void {
+  const key = (c: StudyCell) => `${c.input}\u0000${c.model}\u0000${c.batchSize}`;
+  const bases = new Map<string, StudyCell>();
+  for (const c of cells) if (c.precision === 'base' && c.status === 'ok') bases.set(key(c), c);
+  for (const c of cells) {
+    if (c.status !== 'ok') continue;
+    const base = bases.get(key(c));
+    c.speedup = base ? speedup(base.latencyMs!.median, c.latencyMs!.median) : null;
+    c.improvementFactor = base ? improvementFactor(base.throughput!, c.throughput!) : null;
+  }
+}
+
+export async function runStudy(configInput: StudyConfigInput | StudyConfig, options: RunStudyOptions = {}): Promise<StudyResults> {
+  const { signal, logger, onProgress } = options;
+  const config = resolveStudyConfig(configInput as StudyConfigInput);
+  const startedAt = new Date();
+  const started = performance.now();
+  const environment = await collectEnvironment();
+  const columns = await planColumns(config, logger);
+  const cells: StudyCell[] = [];
+  const total = config.suites.reduce((n, s) => n + s.models.length, 0) * columns.length * config.batchSizes.length;
+  let done = 0;
+  const report = (current: string) => {
+    if (!onProgress) return;
+    const elapsedMs = performance.now() - started;
+    onProgress({ done, total, current, elapsedMs, ...(done > 0 ? { etaMs: (elapsedMs / done) * (total - done) } : {}) });
+  };
+  const checkAbort = () => {
+    if (signal?.aborted) throw new TrtnError('ERR_ABORTED', 'study aborted');
+  };
+
+  for (const suite of config.suites) {
+    const shape = parseInputSetting(suite.input);
+    checkAbort();
+    report(`${suite.input}: loading data`);
+    const data = await loadSuiteData(suite, shape, config);
+    for (const modelSpec of suite.models) {
+      checkAbort();
+      report(`${suite.input} ${modelSpec}: loading model`);
+      let model: StudyModel | undefined;
+      let modelError: unknown;
+      try {
+        model = await loadStudyModel(modelSpec, shape, config.seed);
+      } catch (err) {
+        modelError = err;
+      }
+      const modelName = model?.name ?? modelSpec.replace(/^.*\//, '').replace(/\.onnx$/i, '');
+      for (const column of columns) {
+        const where = `${suite.input} ${modelName} ${column.label}`;
+        const template: Omit<StudyCell, 'batchSize' | 'status'> = {
+          input: suite.input,
+          inputShape: shape,
+          model: modelName,
+          modelSource: modelSpec,
+          precision: column.precision,
+          backend: column.backend,
+          column: column.label,
+          ...(model ? { modelBytes: model.bytes.byteLength } : {}),
+        };
+        const unrunnable = (status: CellStatus, error: CellError) => {
+          for (const batchSize of config.batchSizes) {
+            cells.push({ ...template, batchSize, status, error });
+            done++;
+          }
+          logger?.('warning', `${where}: ${status}: ${error.message}`);
+          report(where);
+        };
+        // A model that cannot be loaded is the user's to fix whatever the backend: report that first.
+        if (!model) {
+          unrunnable('failed', cellError(modelError));
+          continue;
+        }
+        if (column.unavailable) {
+          unrunnable('unavailable', column.unavailable);
+          continue;
+        }
+        if (column.precision === 'int8' && data.calibrationError) {
+          unrunnable('failed', data.calibrationError);
+          continue;
+        }
+        checkAbort();
+        const sampler = new RssSampler();
+        sampler.start();
+        let engine: Engine | undefined;
+        const columnCells: StudyCell[] = [];
+        try {
+          report(`${where}: ${column.precision === 'int8' ? 'calibrating + building' : 'building'}`);
+          const t0 = performance.now();
+          try {
+            engine = await buildEngine(model.bytes, buildOptionsFor(column, config, data.calibration, options));
+          } catch (err) {
+            rethrowAbort(err, signal);
+            unrunnable(statusOf(err), cellError(err));
+            continue;
+          }
+          const shared: Partial<StudyCell> = { path: engine.path, buildMs: performance.now() - t0, engineBytes: engine.serialize().byteLength };
+          const gpuMemory = (engine as unknown as { deviceMemoryBytes?: unknown }).deviceMemoryBytes;
+          if (typeof gpuMemory === 'number') shared.gpuMemoryBytes = gpuMemory;
+          if (data.accuracy) {
+            report(`${where}: accuracy on ${data.accuracy.name}`);
+            try {
+              shared.accuracy = await evaluateTop1(engine, data.accuracy, Math.max(...config.batchSizes), signal);
+            } catch (err) {
+              rethrowAbort(err, signal);
+              shared.accuracy = null;
+              shared.accuracyError = cellError(err);
+            }
+          } else if (data.accuracyError) {
+            shared.accuracy = null;
+            shared.accuracyError = data.accuracyError;
+          }
+          for (const batchSize of config.batchSizes) {
+            checkAbort();
+            report(`${where} batch ${batchSize}`);
+            const cell: StudyCell = { ...template, ...shared, batchSize, status: 'ok', warmup: config.warmup, iterations: config.iterations };
+            try {
+              const result = await engine.benchmark({ batchSizes: [batchSize], warmup: config.warmup, iterations: config.iterations, ...(signal ? { signal } : {}) });
+              const row = result.rows.find((r) => r.batchSize === batchSize);
+              if (!row) throw new TrtnError('ERR_INFERENCE', `benchmark returned no row for batch ${batchSize}`);
+              Object.assign(cell, { timer: result.timer, iterations: row.iterations, latencyMs: row.latencyMs, wallMs: row.wallMs, throughput: row.throughput });
+              if (row.gpuMs) cell.gpuMs = row.gpuMs;
+            } catch (err) {
+              rethrowAbort(err, signal);
+              cell.status = statusOf(err);
+              cell.error = cellError(err);
+              delete cell.warmup;
+              delete cell.iterations;
+              logger?.('warning', `${where} batch ${batchSize}: ${cell.error.message}`);
+            }
+            columnCells.push(cell);
+            cells.push(cell);
+            done++;
+          }
+        } finally {
+          engine?.dispose();
+          const peak = sampler.stop();
+          for (const c of columnCells) c.peakRssBytes = peak;
+        }
+        report(where);
+      }
+    }
+  }
+  relateToBase(cells);
+  return {
+    schema: STUDY_SCHEMA,
+    createdAt: startedAt.toISOString(),
+    durationMs: performance.now() - started,
+    environment,
+    config,
+    cells,
+  };
+}

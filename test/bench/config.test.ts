@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { parseInputSetting, resolveStudyConfig, PRESETS } from '../../lib/bench/config.js';
+import { configFromFlags } from '../../lib/cli/bench.js';
+import { isTrtnError } from '../../lib/errors.js';
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return isTrtnError(err) ? err.code : 'not a TrtnError';
+  }
+  return undefined;
+}
+
+describe('study config', () => {
+  it('knows the study input settings and CxHxW', () => {
+    expect(parseInputSetting('cifar10-48')).toEqual([3, 48, 48]);
+    expect(parseInputSetting('catsdogs-128')).toEqual([3, 128, 128]);
+    expect(parseInputSetting('fmnist-28')).toEqual([1, 28, 28]);
+    expect(parseInputSetting('3x32x40')).toEqual([3, 32, 40]);
+    expect(code(() => parseInputSetting('3x32'))).toBe('ERR_INVALID_ARG');
+    expect(code(() => parseInputSetting('imagenet'))).toBe('ERR_INVALID_ARG');
+  });
+
+  it('fills the defaults: batch 8,16,32,64, precisions base,fp32,fp16,int8, backend auto', () => {
+    const c = resolveStudyConfig({ models: ['vgg16'] });
+    expect(c.suites).toEqual([{ input: 'cifar10-48', models: ['vgg16'] }]);
+    expect(c.batchSizes).toEqual([8, 16, 32, 64]);
+    expect(c.precisions).toEqual(['base', 'fp32', 'fp16', 'int8']);
+    expect(c.backend).toBe('auto');
+  });
+
+  it('resolves the study-cpu preset: fixtures on fmnist-28 with Fashion-MNIST data, generated models at cifar10-48', () => {
+    const c = resolveStudyConfig({ preset: 'study-cpu' });
+    expect(c.suites.map((s) => s.input)).toEqual(['fmnist-28', 'cifar10-48']);
+    expect(c.suites[0]!.models.every((m) => m.startsWith('test/fixtures/models/fmnist_'))).toBe(true);
+    expect(c.suites[0]!.calibration).toBe('fashion-mnist:train');
+    expect(c.suites[0]!.calibrationCount).toBe(512);
+    expect(c.suites[0]!.accuracy).toBe('fashion-mnist:test');
+    expect(c.suites[1]!.models).toEqual(['vgg16', 'resnet50', 'mobilenet_v1']);
+    expect(c.iterations).toBe(PRESETS['study-cpu']!.iterations);
+    // Flags override the preset's top-level settings and keep its suites.
+    expect(resolveStudyConfig({ preset: 'study-cpu', iterations: 2, batchSizes: [4, 1, 4] })).toMatchObject({ iterations: 2, batchSizes: [1, 4] });
+  });
+
+  it('rejects bad values naming the option', () => {
+    expect(code(() => resolveStudyConfig({}))).toBe('ERR_INVALID_ARG');
+    expect(code(() => resolveStudyConfig({ preset: 'nope' }))).toBe('ERR_INVALID_ARG');
+    expect(() => resolveStudyConfig({ models: ['vgg16'], precisions: ['int4' as 'int8'] })).toThrow(/precisions/);
+    expect(() => resolveStudyConfig({ models: ['vgg16'], batchSizes: [0] })).toThrow(/batchSizes/);
+    expect(() => resolveStudyConfig({ models: ['vgg16'], backend: 'cuda' as 'auto' })).toThrow(/backend/);
+    expect(() => resolveStudyConfig({ suites: [{ input: 'fmnist-28', models: [] }] })).toThrow(/suites\[0\]\.models/);
+    expect(() => resolveStudyConfig({ models: ['vgg16'], iterations: 0 })).toThrow(/iterations/);
+  });
+
+  it('turns CLI flags into a config, flags over the preset', async () => {
+    const c = await configFromFlags({ model: ['cnn,vgg16'], input: '1x28x28', batchSizes: '1,4', precisions: 'base,int8', iterations: '2', calibCount: '64' });
+    expect(resolveStudyConfig(c)).toMatchObject({
+      suites: [{ input: '1x28x28', models: ['cnn', 'vgg16'], calibrationCount: 64 }],
+      batchSizes: [1, 4],
+      precisions: ['base', 'int8'],
+      iterations: 2,
+    });
+    await expect(configFromFlags({ model: ['cnn'], iterations: 'ten' })).rejects.toThrow(/--iterations/);
+    await expect(configFromFlags({ config: '/nonexistent/study.json' })).rejects.toMatchObject({ code: 'ERR_IO', details: { file: '/nonexistent/study.json' } });
+  });
+});

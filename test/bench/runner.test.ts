@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { runStudy } from '../../lib/bench/runner.js';
+import { STUDY_SCHEMA } from '../../lib/bench/results.js';
+
+const CNN = 'test/fixtures/models/fmnist_cnn.onnx';
+
+describe('runStudy: cells that cannot run are reported with their reason', () => {
+  it('backend tensorrt on a machine without it: every cell unavailable with the TrtnError code and message', async () => {
+    const progress: number[] = [];
+    const results = await runStudy(
+      { models: [CNN], input: 'fmnist-28', batchSizes: [1, 4], precisions: ['fp32', 'int8'], backend: 'tensorrt', iterations: 2, warmup: 0 },
+      { onProgress: (p) => progress.push(p.done) },
+    );
+    expect(results.schema).toBe(STUDY_SCHEMA);
+    expect(results.cells).toHaveLength(4);
+    for (const c of results.cells) {
+      expect(c).toMatchObject({ model: 'fmnist_cnn', input: 'fmnist-28', inputShape: [1, 28, 28], backend: 'tensorrt', status: 'unavailable' });
+      expect(c.error?.code).toBe('ERR_BACKEND_UNAVAILABLE');
+      expect(c.error?.message).toMatch(/tensorrt/);
+      expect(c.latencyMs).toBeUndefined();
+    }
+    expect(results.cells.map((c) => `${c.column}@${c.batchSize}`)).toEqual(['fp32@1', 'fp32@4', 'int8@1', 'int8@4']);
+    expect(progress.at(-1)).toBe(4);
+    expect(results.environment.cpu.cores).toBeGreaterThan(0);
+    expect(results.environment.versions['onnxruntime-node']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(results.environment.versions['tensorrt-node']).toBe('0.1.0');
+  });
+
+  it('a model file that does not exist fails its cells with ERR_IO naming the file', async () => {
+    const results = await runStudy({ models: ['test/fixtures/models/nope.onnx'], input: 'fmnist-28', batchSizes: [2], precisions: ['fp32'], backend: 'tensorrt' });
+    expect(results.cells).toHaveLength(1);
+    expect(results.cells[0]).toMatchObject({ status: 'failed', model: 'nope', error: { code: 'ERR_IO' } });
+    expect(results.cells[0]!.error!.message).toContain('test/fixtures/models/nope.onnx');
+  });
+
+  it('aborts with ERR_ABORTED', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(runStudy({ models: [CNN], input: 'fmnist-28', batchSizes: [1], precisions: ['fp32'], backend: 'tensorrt' }, { signal: controller.signal })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+  });
+});
+
+describe('runStudy on ONNX Runtime (fp32 test backend until the library backend lands)', () => {
+  it('builds each column once, measures accuracy on real Fashion-MNIST, relates cells to base', async () => {
+    const { registerBackend } = await import('../../lib/engine/backend.js');
+    const { ortFp32Backend } = await import('./ort-fp32-backend.js');
+    registerBackend(ortFp32Backend);
+    const results = await runStudy({
+      suites: [{ input: 'fmnist-28', models: [CNN], accuracy: 'fashion-mnist:test', accuracyCount: 500 }],
+      batchSizes: [1, 4],
+      precisions: ['base', 'fp32', 'int8'],
+      backend: 'onnxruntime',
+      iterations: 2,
+      warmup: 1,
+    });
+    const get = (column: string, bs: number) => results.cells.find((c) => c.column === column && c.batchSize === bs)!;
+    expect(results.cells).toHaveLength(6);
+    for (const column of ['base', 'fp32']) {
+      for (const bs of [1, 4]) {
+        const c = get(column, bs);
+        expect(c.status).toBe('ok');
+        expect(c.iterations).toBe(2);
+        expect(c.latencyMs!.min).toBeLessThanOrEqual(c.latencyMs!.median);
+        expect(c.throughput).toBeCloseTo((bs * 1000) / c.latencyMs!.median, 9);
+        const base = get('base', bs);
+        expect(c.speedup).toBeCloseTo(base.latencyMs!.median / c.latencyMs!.median, 12);
+        expect(c.improvementFactor).toBeCloseTo(c.throughput! / base.throughput!, 12);
+        expect(c.engineBytes).toBeGreaterThan(10_000);
+        expect(c.peakRssBytes).toBeGreaterThan(0);
+      }
+      // Stratified 500-item subset of the test split: the trained cnn is ~90.75% on all 10k.
+      const acc = get(column, 1).accuracy!;
+      expect(acc.total).toBe(500);
+      expect(acc.top1).toBeGreaterThan(0.85);
+      expect(acc.top1).toBeLessThan(0.97);
+    }
+    expect(get('base', 1).accuracy!.correct).toBe(get('fp32', 4).accuracy!.correct); // same weights, same answers
+    expect(get('base', 1).path).toContain('disabled');
+    expect(get('int8', 1)).toMatchObject({ status: 'unavailable', error: { code: 'ERR_UNSUPPORTED' } });
+  });
+});
