@@ -86,6 +86,7 @@ const results = {
   for (let e = 0; e < EPOCHS; e++) runs.push(await pass(train, { batchSize: 64 }));
   const shuffled = await pass(train, { batchSize: 64, shuffle: true, seed: 1 });
   const rates = runs.map((r) => r.imagesPerSecond);
+  const fed = await pass(train, { batchSize: 64, prefetch: 2, limit: 64 * 300 }, 1);
   results.fashionMnist = {
     what: 'train split, 60000 images, batches of 64, (x/255-0.2860)/0.3530 -> float32 [64,1,28,28]',
     loadAndGunzipMs: round(loadMs),
@@ -94,8 +95,15 @@ const results = {
     imagesPerSecondShuffled: Math.round(shuffled.imagesPerSecond),
     target: 200000,
     meetsTarget: median(rates) >= 200000,
+    consumer1msPrefetch2: {
+      what: 'consumer awaits 1 ms per batch (300 batches), prefetch 2: batches are ready before they are asked for',
+      imagesPerSecond: Math.round(fed.imagesPerSecond),
+      wait: waitSummary(fed.waits),
+    },
   };
   console.log(`Fashion-MNIST: load+gunzip ${round(loadMs)} ms; ${results.fashionMnist.imagesPerSecondPerEpoch.join(', ')} images/s per epoch (median ${results.fashionMnist.imagesPerSecondMedian}, shuffled ${results.fashionMnist.imagesPerSecondShuffled}); target >= 200000`);
+  const w = results.fashionMnist.consumer1msPrefetch2.wait;
+  console.log(`  consumer awaits 1 ms/batch, prefetch 2: wait per batch after the first: median ${w.steadyMedianMs} ms, p90 ${w.steadyP90Ms} ms, max ${w.steadyMaxMs} ms; ${w.batchesWaitingOver1ms}/${w.batches - 1} waited > 1 ms`);
 }
 
 // ---- Image folder ---------------------------------------------------------------------------------

@@ -224,6 +224,9 @@ export class ItemDataset implements Dataset {
         const head = pending.shift();
         if (!head) break;
         const item = await head.item;
+        // Let timers and I/O run between items: a consumer whose batch is already queued gets it at once
+        // instead of waiting for this whole batch to be assembled in one turn of the event loop.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (item === null) continue;
         pipeline.apply(item, data, count * size);
         if (batchLabels) batchLabels[count] = labels![head.index]!;
