@@ -1,5 +1,25 @@
-export { TrtnError, ERROR_CODES, isTrtnError, type ErrorCode } from './errors.js';
+// The public API: everything a user imports from 'tensorrt-node'. Nothing else is public.
+import './backends/index.js';
+
+export { TrtnError, ERROR_CODES, isTrtnError, type ErrorCode, type TrtnErrorDetails } from './errors.js';
 export * from './engine/types.js';
 export type { BuildOptions, LoadOptions, CalibOptions, CalibAlgorithm, ShapeRange } from './engine/options.js';
 export { buildEngine, loadEngine } from './engine/api.js';
-export type { Dataset, Batch, BatchOptions, DataSource } from './data/types.js';
+export { listBackends, type Backend, type Availability, type ModelSource } from './engine/backend.js';
+
+// Data loaders: what calibration, evaluation and benchmarks consume.
+export * from './data/index.js';
+
+// ONNX model I/O, inspection and rewrites; model generators.
+export * from './onnx/index.js';
+export * from './models/index.js';
+
+// CUDA runtime layer (Event is exported as CudaEvent so it does not shadow the global Event).
+export {
+  cudaInfo, cudaDevices, cudaMemInfo, requireCudaDevice, DeviceBuffer, PinnedBuffer, Stream, Event as CudaEvent,
+  type CudaInfo, type CudaDevice, type HostMemory, type CopyOptions, type DeviceOptions,
+} from './cuda/index.js';
+export { doctor, formatDoctorReport, type DoctorReport } from './doctor/index.js';
+
+// The study: matrix runner, metrics and report writers.
+export * from './bench/index.js';
