@@ -50,7 +50,14 @@ Napi::Object StartJob(Napi::Env env, const std::string& name, JobWork work, std:
           state->deferred.Reject(err.Value());
         }
       } else {
-        state->deferred.Reject(MakeError(env, shared->error.code, shared->error.message).Value());
+        Napi::Object error = MakeError(env, shared->error.code, shared->error.message).Value();
+        Napi::Value details = error.Get("details");
+        if (!details.IsObject()) {
+          details = Napi::Object::New(env);
+          error.Set("details", details);
+        }
+        for (const auto& entry : shared->error.details) details.As<Napi::Object>().Set(entry.first, entry.second);
+        state->deferred.Reject(error);
       }
       if (shared->cleanup) shared->cleanup(env);
     });

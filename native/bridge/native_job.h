@@ -8,14 +8,21 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "js_channel.h"
 
 namespace trtn {
 
 struct JobError {
+  JobError() = default;
+  JobError(std::string code_, std::string message_, std::vector<std::pair<std::string, std::string>> details_ = {})
+      : code(std::move(code_)), message(std::move(message_)), details(std::move(details_)) {}
   std::string code;
   std::string message;
+  // Extra string fields for TrtnError.details (e.g. { node: 'Conv_3', file: 'model.onnx' }).
+  std::vector<std::pair<std::string, std::string>> details;
   bool ok() const { return code.empty(); }
 };
 
