@@ -3,10 +3,13 @@
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseIdx, normalize, FASHION_MNIST_DIR, FASHION_MNIST_NORMALIZATION } from '../../dist/data/index.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The compiled library: dist/ unless TRTN_LIB_DIR names another tsc output (test/workers uses its own). */
+export const libDir = resolve(repoRoot, process.env.TRTN_LIB_DIR ?? 'dist');
+export const importLib = (path = 'index.js') => import(pathToFileURL(join(libDir, path)).href);
+const { parseIdx, normalize, FASHION_MNIST_DIR, FASHION_MNIST_NORMALIZATION } = await importLib('data/index.js');
 export const fixture = (name) => join(repoRoot, 'test', 'fixtures', 'models', `fmnist_${name}.onnx`);
 export const IMAGE_BYTES = 784;
 

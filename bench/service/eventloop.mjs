@@ -7,7 +7,7 @@
 //       [--model vgg16] [--modes idle,onnxruntime-node,tensorrt-node]
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
-import { fixture, testImages, normalizeImages, parseArgs, percentile, round, machineNote, writeResult } from './common.mjs';
+import { fixture, testImages, normalizeImages, parseArgs, percentile, round, machineNote, writeResult, importLib } from './common.mjs';
 
 const args = parseArgs({ duration: 10, concurrency: 8, batch: 64, model: 'vgg16', modes: 'idle,onnxruntime-node,tensorrt-node', out: 'service-eventloop' });
 const modelPath = fixture(args.model);
@@ -69,7 +69,7 @@ for (const mode of args.modes.split(',')) {
     await session.release();
   } else if (mode === 'tensorrt-node') {
     try {
-      const { buildEngine } = await import('../../dist/index.js');
+      const { buildEngine } = await importLib();
       const engine = await buildEngine(modelPath, { backend: 'onnxruntime', precision: 'fp32' });
       try {
         const feeds = { input: { data: input, dims, dtype: 'float32' } };

@@ -8,9 +8,10 @@
 //       [--port 8080] [--max-batch 64] [--calib-images 512]
 // Prints `listening on http://127.0.0.1:PORT` when ready; SIGTERM / SIGINT close it and dispose the engine.
 import { createServer } from 'node:http';
-import { buildEngine, TrtnError } from '../../dist/index.js';
-import { fashionMnist, subset, FASHION_MNIST_CLASSES } from '../../dist/data/index.js';
-import { fixture, IMAGE_BYTES, normalizeImages, parseArgs } from './common.mjs';
+import { fixture, IMAGE_BYTES, normalizeImages, parseArgs, importLib } from './common.mjs';
+
+const { buildEngine, TrtnError } = await importLib();
+const { fashionMnist, subset, FASHION_MNIST_CLASSES } = await importLib('data/index.js');
 
 /** Build the one engine the service uses; int8 calibrates on a stratified subset of the training split. */
 export async function buildClassifier({ model = 'cnn', precision = 'fp32', calibImages = 512, logger } = {}) {
