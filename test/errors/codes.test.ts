@@ -59,7 +59,8 @@ const producers: Partial<Record<ErrorCode, () => unknown>> = {
       labels: Int32Array.from([0, 1]),
     }),
   ERR_CALIB_DATA: () =>
-    pullBatchesNatively([{ input: new Float32Array(3) }], { inputs: [{ name: 'input', dtype: 'float32', bytes: 16 }], batches: 1 }),
+    pullBatchesNatively([{ input: { data: new Float32Array(3), dims: [1, 3], dtype: 'float32' } }], // 12 bytes where 16 are expected
+       { inputs: [{ name: 'input', dtype: 'float32', bytes: 16 }], batches: 1 }),
   ERR_NATIVE_LOAD: async () => {
     vi.resetModules();
     vi.stubEnv('TRTN_ADDON_PATH', '/nonexistent/tensorrt_node.node');
@@ -73,7 +74,7 @@ const producers: Partial<Record<ErrorCode, () => unknown>> = {
   },
 };
 // Without a GPU the CUDA layer reports the missing device; with one, test/gpu produces the device codes.
-if (cudaInfo().deviceCount === 0 && cudaInfo().cuda !== null) producers.ERR_NO_CUDA_DEVICE = () => requireCudaDevice(0);
+if (cudaInfo().compiled && cudaInfo().deviceCount === 0) producers.ERR_NO_CUDA_DEVICE = () => requireCudaDevice(0);
 
 /**
  * Codes no test on any branch produces yet, with the reason. The test below fails when one of these becomes
