@@ -1,0 +1,110 @@
+/** A folder with one sub-folder per class (the cats_vs_dogs layout); images decoded and resized by sharp. */
+import { availableParallelism } from 'node:os';
+import { readdir } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import sharp from 'sharp';
+import { TrtnError } from '../errors.js';
+import { invalid, is } from '../engine/options.js';
+import { ItemDataset, type RawItem } from './dataset.js';
+import { ioError, warn, type WarningOptions } from './files.js';
+import { transforms as t, type TransformStep } from './transforms.js';
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
+/** Input side the study used for cats_vs_dogs (128x128x3). */
+export const STUDY_CATS_VS_DOGS_SIZE = 128;
+
+export interface ImageFolderOptions extends WarningOptions {
+  /** Output height and width: one number for a square, or [height, width]. */
+  size: number | readonly [number, number];
+  channels?: 1 | 3;
+  /** How sharp fits the image into size: 'fill' stretches (default, like Keras), 'cover' crops, 'contain' letterboxes. */
+  fit?: 'fill' | 'cover' | 'contain';
+  /** sharp resize kernel; default 'linear' (bilinear). */
+  kernel?: 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
+  /** A corrupt or non-image file: 'error' (default) throws ERR_DATA_FORMAT naming it; 'skip' warns and goes on. */
+  onCorrupt?: 'skip' | 'error';
+  /** Files decoded at once (sharp runs them on the libuv pool); default max(4, 2 x cores). */
+  concurrency?: number;
+  /** Steps after decoding; default rescale to [0, 1]. */
+  transforms?: readonly TransformStep[];
+}
+
+async function listDir(dir: string) {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw ioError(dir, err, 'list');
+  }
+}
+
+export async function imageFolder(dir: string, options: ImageFolderOptions): Promise<ItemDataset> {
+  if (!is.string(dir)) throw invalid('imageFolder dir', 'a directory path', dir);
+  if (!is.object(options as unknown)) throw invalid('imageFolder options', 'an object with size', options);
+  const [height, width] = typeof options.size === 'number' ? [options.size, options.size] : Array.isArray(options.size) ? options.size : [NaN, NaN];
+  if (!is.posInt(height) || !is.posInt(width)) throw invalid('imageFolder size', 'a positive integer or [height, width]', JSON.stringify(options.size));
+  const channels = options.channels ?? 3;
+  if (channels !== 1 && channels !== 3) throw invalid('imageFolder channels', '1 or 3', channels);
+  const fit = options.fit ?? 'fill';
+  if (!is.oneOf(fit, ['fill', 'cover', 'contain'] as const)) throw invalid('imageFolder fit', "'fill', 'cover' or 'contain'", fit);
+  const kernel = options.kernel ?? 'linear';
+  if (!is.oneOf(kernel, ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'] as const)) throw invalid('imageFolder kernel', 'a sharp kernel name', kernel);
+  const onCorrupt = options.onCorrupt ?? 'error';
+  if (!is.oneOf(onCorrupt, ['skip', 'error'] as const)) throw invalid('imageFolder onCorrupt', "'skip' or 'error'", onCorrupt);
+  const concurrency = options.concurrency ?? Math.max(4, 2 * availableParallelism());
+  if (!is.posInt(concurrency)) throw invalid('imageFolder concurrency', 'a positive integer', concurrency);
+
+  const entries = await listDir(dir);
+  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const files: string[] = [];
+  const labelList: number[] = [];
+  for (const [label, name] of classes.entries()) {
+    const inClass = (await listDir(join(dir, name))).filter((e) => !e.name.startsWith('.') && (e.isFile() || e.isSymbolicLink())).map((e) => e.name).sort();
+    for (const file of inClass) {
+      const path = join(dir, name, file);
+      if (!(IMAGE_EXTENSIONS as readonly string[]).includes(extname(file).toLowerCase())) {
+        const message = `${path}: not an image (extension '${extname(file)}'; expected ${IMAGE_EXTENSIONS.join(', ')})`;
+        if (onCorrupt === 'error') throw new TrtnError('ERR_DATA_FORMAT', message, { file: path });
+        warn(options, `skipped ${message}`, { file: path });
+        continue;
+      }
+      files.push(path);
+      labelList.push(label);
+    }
+  }
+  if (files.length === 0) {
+    throw new TrtnError('ERR_DATA', `${dir}: no images found (expected one sub-folder per class holding ${IMAGE_EXTENSIONS.join(', ')} files; found ${classes.length} sub-folders)`, { file: dir });
+  }
+
+  const load = async (index: number): Promise<RawItem | null> => {
+    const file = files[index]!;
+    let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+    try {
+      decoded = await sharp(file, { failOn: 'error', sequentialRead: true })
+        .resize(width, height, { fit, kernel })
+        .removeAlpha()
+        .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      const message = (err as Error).message ?? String(err);
+      if (/Input file is missing|ENOENT/i.test(message)) throw new TrtnError('ERR_IO', `Cannot read ${file}: no such file`, { file, entry: index }, { cause: err });
+      const described = `${file}: cannot decode image (${message.trim()})`;
+      if (onCorrupt === 'error') throw new TrtnError('ERR_DATA_FORMAT', described, { file, entry: index }, { cause: err });
+      warn(options, `skipped ${described}`, { file });
+      return null;
+    }
+    const { info } = decoded;
+    if (info.channels !== channels || info.width !== width || info.height !== height) {
+      throw new TrtnError('ERR_DATA_FORMAT', `${file}: decoded to ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x${channels}`, { file, entry: index });
+    }
+    return new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
+  };
+
+  return new ItemDataset({
+    name: `images:${dir}`,
+    store: { format: { channels, height, width, layout: 'HWC', dtype: 'uint8' }, length: files.length, load, concurrency },
+    transforms: options.transforms ?? [t.rescale(1 / 255)],
+    labels: Int32Array.from(labelList),
+    classes,
+  });
+}

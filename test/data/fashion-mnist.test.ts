@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FASHION_MNIST_DIR, fashionMnist, parseIdx } from '../../lib/data/fashion-mnist.js';
+import { transforms as t } from '../../lib/data/transforms.js';
+import { collect, rejection, tempDir, thrown } from './helpers.js';
+
+// Independent reading of the raw test bytes: header is 16 bytes for images, 8 for labels.
+const rawTestImages = gunzipSync(readFileSync(join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz'))).subarray(16);
+
+describe('fashionMnist on the real files', () => {
+  it('train split: 60000 items of [1,28,28] float32, 6000 per class, first label 9', async () => {
+    const ds = await fashionMnist({ split: 'train' });
+    expect(ds.length).toBe(60000);
+    expect(ds.itemShape).toEqual([1, 28, 28]);
+    expect(ds.dtype).toBe('float32');
+    const histogram = new Array(10).fill(0);
+    for (const label of ds.labels!) histogram[label]++;
+    expect(histogram).toEqual(new Array(10).fill(6000));
+    expect(ds.labels![0]).toBe(9);
+  });
+
+  it("test split: 10000 items, first label 9 'Ankle boot', pixels normalised as (x/255 - 0.2860)/0.3530", async () => {
+    const ds = await fashionMnist({ split: 'test' });
+    expect(ds.length).toBe(10000);
+    expect(ds.labels![0]).toBe(9);
+    expect(ds.classes![ds.labels![0]!]).toBe('Ankle boot');
+    const [first] = await collect(ds.batches({ batchSize: 64, limit: 64 }));
+    const input = first!.feeds.input!;
+    expect(input.dims).toEqual([64, 1, 28, 28]);
+    const x = input.data as Float32Array;
+    // Hand-computed: pixel 0 of image 0 is 0 -> -0.286/0.353; pixel 221 is 37; pixel 249 is 119; pixel 577 is 255.
+    expect(rawTestImages[221]).toBe(37);
+    expect(rawTestImages[577]).toBe(255);
+    expect(x[0]).toBeCloseTo(-0.8101983, 6);
+    expect(x[221]).toBeCloseTo(-0.3991557, 6);
+    expect(x[249]).toBeCloseTo(0.5118036, 6);
+    expect(x[577]).toBeCloseTo(2.0226629, 6);
+    // Every value of the first batch follows the formula from the raw bytes.
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - (rawTestImages[i]! / 255 - 0.286) / 0.353));
+    expect(worst).toBeLessThan(1e-6);
+    expect(Array.from(first!.labels!.subarray(0, 4))).toEqual([9, 2, 1, 1]);
+  });
+
+  it('custom transforms replace the default normalisation (raw bytes as uint8, resized)', async () => {
+    const ds = await fashionMnist({ split: 'test', transforms: [t.dtype('uint8')] });
+    const [batch] = await collect(ds.batches({ batchSize: 2, limit: 2 }));
+    expect(Array.from(batch!.feeds.input!.data)).toEqual(Array.from(rawTestImages.subarray(0, 2 * 784)));
+    const big = await fashionMnist({ split: 'test', transforms: [t.resize(32), t.rgb(), t.rescale(1 / 255)] });
+    expect(big.itemShape).toEqual([3, 32, 32]);
+  });
+});
+
+describe('IDX errors', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  const header = (dims: number[]) => {
+    const b = Buffer.alloc(4 + 4 * dims.length);
+    b[2] = 0x08;
+    b[3] = dims.length;
+    dims.forEach((d, i) => b.writeUInt32BE(d, 4 + 4 * i));
+    return b;
+  };
+  beforeAll(async () => ({ dir, cleanup } = await tempDir()));
+  afterAll(() => cleanup());
+
+  it('parses a hand-made IDX file', () => {
+    const idx = parseIdx(Buffer.concat([header([2, 1, 3]), Buffer.from([1, 2, 3, 4, 5, 6])]), 'x.idx');
+    expect(idx.dims).toEqual([2, 1, 3]);
+    expect(Array.from(idx.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('wrong magic, truncated data and a truncated header name the file and the byte offset', () => {
+    const magic = thrown(() => parseIdx(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0]), 'bad.idx'));
+    expect(magic.code).toBe('ERR_DATA_FORMAT');
+    expect(magic.message).toMatch(/bad\.idx.*wrong IDX magic 1f 8b 08 00.*offset 0/);
+    expect(magic.details).toMatchObject({ file: 'bad.idx', offset: 0 });
+    const truncated = thrown(() => parseIdx(Buffer.concat([header([3, 2, 2]), Buffer.alloc(10)]), 'short.idx'));
+    expect(truncated.code).toBe('ERR_DATA_FORMAT');
+    expect(truncated.details).toMatchObject({ file: 'short.idx', offset: 26, expected: 28 });
+    expect(truncated.message).toMatch(/need 12 bytes.*ends after 10/);
+    expect(thrown(() => parseIdx(header([3, 2, 2]).subarray(0, 9), 'h.idx')).details).toMatchObject({ offset: 9 });
+    expect(thrown(() => parseIdx(Buffer.from([0, 0, 0x0d, 1, 0, 0, 0, 0]), 'f.idx')).message).toMatch(/element type 0xd/);
+  });
+
+  it('a truncated .gz, a label count mismatch and missing files are typed errors', async () => {
+    const images = Buffer.concat([header([3, 2, 2]), Buffer.alloc(12)]);
+    await writeFile(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(images).subarray(0, 20));
+    await writeFile(join(dir, 't10k-labels-idx1-ubyte'), Buffer.concat([header([2]), Buffer.from([1, 2])]));
+    const gz = await rejection(fashionMnist({ dir, split: 'test' }));
+    expect(gz.code).toBe('ERR_DATA_FORMAT');
+    expect(gz.details.file).toBe(join(dir, 't10k-images-idx3-ubyte.gz'));
+
+    await writeFile(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(images));
+    const mismatch = await rejection(fashionMnist({ dir, split: 'test' }));
+    expect(mismatch.code).toBe('ERR_DATA');
+    expect(mismatch.message).toMatch(/2 labels but .* has 3 images/);
+
+    await writeFile(join(dir, 't10k-labels-idx1-ubyte'), Buffer.concat([header([3]), Buffer.from([1, 2, 3])]));
+    const ok = await fashionMnist({ dir, split: 'test' });
+    expect(Array.from(ok.labels!)).toEqual([1, 2, 3]);
+
+    const missing = await rejection(fashionMnist({ dir, split: 'train' }));
+    expect(missing.code).toBe('ERR_IO');
+    expect(missing.message).toContain(join(dir, 'train-images-idx3-ubyte.gz'));
+  });
+});
