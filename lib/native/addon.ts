@@ -1,0 +1,66 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { TrtnError } from '../errors.js';
+
+/** What every build of the addon exports; the CUDA and TensorRT parts are present only when compiled in. */
+export interface NativeBuildInfo {
+  napiVersion: number;
+  /** CUDA toolkit version compiled against, or null. */
+  cuda: string | null;
+  /** TensorRT version compiled against (from NvInferVersion.h), or null. */
+  tensorrt: string | null;
+  compiler: string;
+}
+
+// Members of each part are declared where that part is wrapped (lib/cuda, lib/backends/tensorrt, lib/native/bridge).
+export interface NativeAddon {
+  buildInfo(): NativeBuildInfo;
+  setErrorClass(ctor: typeof TrtnError): void;
+  [member: string]: unknown;
+}
+
+/** Root of the package: lib/native/ (sources under vitest) and dist/native/ (compiled) are both two levels down. */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let cached: NativeAddon | undefined;
+let loadError: TrtnError | undefined;
+
+function load(): NativeAddon {
+  const require = createRequire(import.meta.url);
+  // TRTN_ADDON_PATH points at a specific .node file (the TensorRT compat check uses it); otherwise the local
+  // build (build/Release) and then prebuilds/<platform>-<arch>, as node-gyp-build resolves them.
+  const explicit = process.env.TRTN_ADDON_PATH;
+  const addon = explicit ? require(resolve(explicit)) : (require('node-gyp-build') as (dir: string) => unknown)(packageRoot);
+  const native = addon as NativeAddon;
+  native.setErrorClass(TrtnError);
+  return native;
+}
+
+/** The native addon, loaded once per JS environment (main thread or worker). */
+export function nativeAddon(): NativeAddon {
+  if (cached) return cached;
+  if (loadError) throw loadError;
+  try {
+    cached = load();
+    return cached;
+  } catch (err) {
+    loadError = new TrtnError(
+      'ERR_NATIVE_LOAD',
+      `the native addon could not be loaded (${(err as Error).message}); run 'npm run build' in ${packageRoot}` +
+        (process.env.TRTN_ADDON_PATH ? ` or check TRTN_ADDON_PATH=${process.env.TRTN_ADDON_PATH}` : ''),
+      { file: process.env.TRTN_ADDON_PATH },
+      { cause: err },
+    );
+    throw loadError;
+  }
+}
+
+/** Like nativeAddon() but returns undefined instead of throwing (for capability reports). */
+export function tryNativeAddon(): { addon?: NativeAddon; error?: TrtnError } {
+  try {
+    return { addon: nativeAddon() };
+  } catch (err) {
+    return { error: err as TrtnError };
+  }
+}

@@ -1,0 +1,13 @@
+// Each part of the addon exports its functions through one Init function; addon.cc calls those compiled in.
+#pragma once
+#include <napi.h>
+
+namespace trtn {
+void InitBridge(Napi::Env env, Napi::Object exports);  // native/bridge: always compiled
+#ifdef TRTN_HAVE_CUDA
+void InitCuda(Napi::Env env, Napi::Object exports);  // native/cuda: with the CUDA toolkit
+#endif
+#ifdef TRTN_HAVE_TENSORRT
+void InitTrt(Napi::Env env, Napi::Object exports);  // native/trt: with TensorRT
+#endif
+}  // namespace trtn
