@@ -109,7 +109,7 @@ export function toBatches(source: DataSource, options: ToBatchesOptions = {}): A
   if (isDataset(source)) {
     iterable = source.batches({ batchSize, inputName, limit: limit === Infinity ? undefined : limit, prefetch, signal });
     what = source.name;
-  } else if (is.object(source as unknown) || typeof source === 'function') {
+  } else if ((typeof source === 'object' && source !== null) || typeof source === 'function') {
     const s = source as unknown as Record<symbol, unknown>;
     if (typeof s[Symbol.asyncIterator] !== 'function' && typeof s[Symbol.iterator] !== 'function') {
       throw invalid('data source', 'a Dataset or an (async) iterable of feeds or batches', Object.prototype.toString.call(source));
