@@ -22,7 +22,7 @@ suite.skipIf(!hasOnnxRuntime)('fuzz: loadEngine (onnxruntime backend)', () => {
       {
         name: 'engine cnn',
         bytes,
-        protobuf: true,
+        structure: 'protobuf',
         load: async (b) => {
           const engine: Engine = await loadEngine(b, { backend: 'onnxruntime' });
           try {

@@ -16,7 +16,7 @@ function onnxTarget(name: string): FuzzTarget {
   return {
     name,
     bytes: fixture(name),
-    protobuf: true,
+    structure: 'protobuf',
     load: (bytes, label) => checkModel(loadModel(bytes, { name: label })),
     codes: ['ERR_ONNX_LOAD', 'ERR_ONNX_PARSE', 'ERR_ONNX_MODEL'],
   };

@@ -1,6 +1,6 @@
 /** The loop shared by the fuzz tests: run mutants through a loader and classify each outcome. */
 import { TrtnError, type ErrorCode } from '../../lib/errors.js';
-import { mutate, mixSeed, parseFields, type MutationKind } from './mutator.js';
+import { mutate, mixSeed, parseFields, linesAsFields, type MutationKind } from './mutator.js';
 
 /** Mutants per fuzz target: TRTN_FUZZ_COUNT overrides (`npm run fuzz` sets a long run). */
 export function fuzzCount(fallback: number): number {
@@ -35,8 +35,8 @@ export interface FuzzSummary {
 export interface FuzzTarget {
   name: string;
   bytes: Uint8Array;
-  /** Parse as protobuf for structured mutations (ONNX); false for opaque formats. */
-  protobuf: boolean;
+  /** Structure for the field-level mutations: protobuf fields (ONNX), text lines, or none (opaque bytes). */
+  structure: 'protobuf' | 'lines' | 'opaque';
   /** Loads the mutant; resolves when accepted, throws when rejected. */
   load: (bytes: Uint8Array, label: string) => unknown | Promise<unknown>;
   /** The codes a rejection may carry; anything else (or a non-TrtnError) is a failure. */
@@ -45,8 +45,8 @@ export interface FuzzTarget {
 
 /** Run `count` mutants (seeded by mixSeed(seed, index)) of each target, spread by weight. */
 export async function fuzz(target: FuzzTarget, count: number, seed = FUZZ_SEED, firstIndex = 0): Promise<FuzzSummary> {
-  const tree = target.protobuf ? parseFields(target.bytes) : undefined;
-  if (target.protobuf && !tree) throw new Error(`${target.name} does not parse as protobuf`);
+  const tree = target.structure === 'protobuf' ? parseFields(target.bytes) : target.structure === 'lines' ? linesAsFields(target.bytes) : undefined;
+  if (target.structure === 'protobuf' && !tree) throw new Error(`${target.name} does not parse as protobuf`);
   const s: FuzzSummary = { count, accepted: 0, rejected: {}, byKind: {}, failures: [], totalMs: 0, slowestMs: 0, slowest: '' };
   const started = performance.now();
   for (let i = firstIndex; i < firstIndex + count; i++) {

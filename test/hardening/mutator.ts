@@ -199,3 +199,20 @@ export function mutate(input: Uint8Array, tree: PbField[] | undefined, seed: num
     }
   }
 }
+
+/**
+ * Lines of a text file as flat "fields", so delete-field / duplicate-field drop or repeat whole lines (for
+ * line-oriented formats such as calibration caches). Each span includes its newline.
+ */
+export function linesAsFields(bytes: Uint8Array): PbField[] {
+  const fields: PbField[] = [];
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === 0x0a) {
+      const end = Math.min(i + 1, bytes.length);
+      if (end > start) fields.push({ start, valueStart: start, end, fieldNumber: 1, wireType: 2 });
+      start = end;
+    }
+  }
+  return fields;
+}
