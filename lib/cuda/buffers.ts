@@ -69,7 +69,10 @@ export class PinnedBuffer implements Disposable {
     return new type(this.native.arrayBuffer(), byteOffset, length ?? available);
   }
 
-  /** Free the memory now (or, if a stream copy is still in flight, as soon as it completes). Idempotent. */
+  /**
+   * Detach every view and free the memory: now, or, when a stream still has a copy from/to it in flight, once
+   * that stream is synchronised (or queried, or given more copies) after the copy completed. Idempotent.
+   */
   dispose(): void {
     this.native.dispose();
   }
@@ -142,7 +145,7 @@ export class DeviceBuffer implements Disposable {
 
   /**
    * Queue a copy from pinned memory on `stream`. The PinnedBuffer's memory stays allocated until the copy
-   * completes, even if it is disposed meanwhile; do not write to it before the stream is synchronised.
+   * completes, even if it is disposed or collected meanwhile; do not write to it before the stream is synchronised.
    */
   copyFromAsync(source: PinnedBuffer, stream: Stream, options?: CopyOptions): void {
     const c = this.resolveAsync(source, stream, options, 'source');

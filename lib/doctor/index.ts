@@ -34,9 +34,8 @@ export interface DoctorReport {
   notes: string[];
 }
 
-// Names a native TensorRT part may export for the library version it loaded (feature-detected: the TensorRT
-// part is optional and written separately).
-const TRT_RUNTIME_INFO_EXPORTS = ['trtRuntimeInfo', 'tensorrtRuntimeInfo'] as const;
+// native/trt exports trtRuntimeInfo() -> { compiled, loaded, ... } when TensorRT is compiled in (feature-detected).
+const TRT_RUNTIME_INFO_EXPORTS = ['trtRuntimeInfo'] as const;
 
 function readJson(path: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;

@@ -61,7 +61,7 @@ void CheckRange(Napi::Env env, const char* side, size_t offset, size_t bytes, si
   }
 }
 
-void FinalizePinnedView(Napi::Env, void*, std::shared_ptr<PinnedMemory>* share) { delete share; }
+void FinalizePinnedView(Napi::Env, void*, PinnedViewShare* share) { delete share; }
 
 }  // namespace
 
@@ -103,8 +103,12 @@ PinnedBuffer::PinnedBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pi
             "cudaHostAlloc(" + std::to_string(bytes_) + " bytes)");
   memory->bytes = bytes_;
   memory_ = std::move(memory);
-  // Worker termination / process exit: drop this owner's share (views and in-flight copies hold their own).
-  RegisterCleanup(env, this, [this]() { memory_.reset(); });
+  // Worker termination / process exit: no JS runs any more, so views need nothing; streams hold their own
+  // share until their cleanup has synchronised.
+  RegisterCleanup(env, this, [this]() {
+    if (viewShare_ != nullptr) viewShare_->memory.reset();
+    memory_.reset();
+  });
 }
 
 PinnedBuffer::~PinnedBuffer() {
@@ -121,7 +125,8 @@ Napi::Value PinnedBuffer::ArrayBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnsureLive(env);
   if (!arrayBuffer_.IsEmpty()) return arrayBuffer_.Value();
-  auto* share = new std::shared_ptr<PinnedMemory>(memory_);
+  // The ArrayBuffer holds its own share: if this PinnedBuffer is collected while a view lives, the memory stays.
+  auto* share = new PinnedViewShare{memory_};
   Napi::ArrayBuffer ab;
   try {
     ab = Napi::ArrayBuffer::New(env, memory_->ptr, bytes_, FinalizePinnedView, share);
@@ -130,6 +135,7 @@ Napi::Value PinnedBuffer::ArrayBuffer(const Napi::CallbackInfo& info) {
     throw;
   }
   arrayBuffer_ = Napi::Persistent(ab);
+  viewShare_ = share;
   return ab;
 }
 
@@ -140,6 +146,8 @@ Napi::Value PinnedBuffer::Dispose(const Napi::CallbackInfo& info) {
   if (!arrayBuffer_.IsEmpty()) {
     Napi::ArrayBuffer ab = arrayBuffer_.Value();
     if (!ab.IsDetached()) ab.Detach();
+    viewShare_->memory.reset();  // detached: the ArrayBuffer no longer needs the memory
+    viewShare_ = nullptr;
     arrayBuffer_.Reset();
   }
   UnregisterCleanup(env, this);

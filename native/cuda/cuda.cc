@@ -21,9 +21,16 @@ DeviceScope::DeviceScope(int device) noexcept {
   int current = -1;
   if (cudaGetDevice(&current) != cudaSuccess) {
     (void)cudaGetLastError();
+    ok_ = false;
     return;
   }
-  if (current != device && cudaSetDevice(device) == cudaSuccess) previous_ = current;
+  if (current != device) {
+    if (cudaSetDevice(device) == cudaSuccess) {
+      previous_ = current;
+    } else {
+      ok_ = false;
+    }
+  }
   (void)cudaGetLastError();
 }
 

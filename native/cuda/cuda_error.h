@@ -24,6 +24,7 @@ inline bool IsNoCudaDeviceError(cudaError_t err) {
     case cudaErrorStubLibrary:            // libcuda is the toolkit's stub, not a real driver
     case cudaErrorSystemDriverMismatch:   // kernel module and user-space driver differ
     case cudaErrorDevicesUnavailable:     // all devices busy or in prohibited compute mode
+    case cudaErrorInitializationError:    // the driver could not initialise (e.g. after fork)
       return true;
     default:
       return false;

@@ -22,11 +22,14 @@ class DeviceScope {
   // For release paths: never throws, ignores failures (the memory is gone with the context anyway).
   explicit DeviceScope(int device) noexcept;
   ~DeviceScope();
+  // False when the no-throw form could not make `device` current.
+  bool ok() const { return ok_; }
   DeviceScope(const DeviceScope&) = delete;
   DeviceScope& operator=(const DeviceScope&) = delete;
 
  private:
   int previous_ = -1;
+  bool ok_ = true;
 };
 
 // A non-negative integer (byte count, offset, device index) from JS; ERR_INVALID_ARG naming `what` otherwise.
@@ -39,6 +42,13 @@ struct PinnedMemory {
   void* ptr = nullptr;
   size_t bytes = 0;
   ~PinnedMemory();
+};
+
+// The share of the memory held by the ArrayBuffer that views it (the ArrayBuffer's finalizer deletes it).
+// dispose() detaches the ArrayBuffer and empties this share, so a disposed buffer frees its memory at once
+// instead of when the detached ArrayBuffer happens to be collected.
+struct PinnedViewShare {
+  std::shared_ptr<PinnedMemory> memory;
 };
 
 class PinnedBuffer : public Napi::ObjectWrap<PinnedBuffer> {
@@ -63,6 +73,7 @@ class PinnedBuffer : public Napi::ObjectWrap<PinnedBuffer> {
 
   std::shared_ptr<PinnedMemory> memory_;
   Napi::Reference<Napi::ArrayBuffer> arrayBuffer_;
+  PinnedViewShare* viewShare_ = nullptr;  // valid while arrayBuffer_ holds the ArrayBuffer
   size_t bytes_ = 0;
 };
 

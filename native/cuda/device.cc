@@ -79,7 +79,7 @@ Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
       // Needs the device's primary context, which this creates on first use.
       DeviceScope scope(i);
       size_t freeBytes = 0, totalBytes = 0;
-      err = cudaMemGetInfo(&freeBytes, &totalBytes);
+      err = scope.ok() ? cudaMemGetInfo(&freeBytes, &totalBytes) : cudaSetDevice(i);
       if (err == cudaSuccess) {
         d.Set("freeMemory", static_cast<double>(freeBytes));
       } else {
