@@ -72,6 +72,33 @@ function product(dims: ShapeDim[]): ShapeDim {
   return n;
 }
 
+/** A product of dims as a number times symbols, or null where a dim is unknown. */
+function symbolicProduct(dims: ShapeDim[]): { n: number; symbols: string[] } | null {
+  let n = 1;
+  const symbols: string[] = [];
+  for (const d of dims) {
+    if (typeof d === 'number') n *= d;
+    else if (typeof d === 'string') symbols.push(d);
+    else return null;
+  }
+  return { n, symbols: symbols.sort() };
+}
+
+/** total / part as a dim: a number, a lone symbol, null when unknowable, undefined when impossible. */
+function divideProducts(total: { n: number; symbols: string[] }, part: { n: number; symbols: string[] }): ShapeDim | undefined {
+  const left = [...total.symbols];
+  for (const s of part.symbols) {
+    const i = left.indexOf(s);
+    if (i < 0) return null;
+    left.splice(i, 1);
+  }
+  if (part.n === 0) return null;
+  if (total.n % part.n !== 0) return left.length ? null : undefined;
+  const n = total.n / part.n;
+  if (left.length === 0) return n;
+  return left.length === 1 && n === 1 ? left[0]! : null;
+}
+
 /** Output spatial sizes of a sliding window (Conv, pools). */
 function windowOutput(ctx: Ctx, spatial: ShapeDim[], kernel: number[], strides: number[], dilations: number[], pads: number[], autoPad: string, ceil: boolean): ShapeDim[] {
   const r = spatial.length;
@@ -296,16 +323,15 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
         if (minus > 1) fail(ctx, `shape [${target.join(',')}] has more than one -1`);
         if (out.some((d) => typeof d === 'number' && d < -1)) fail(ctx, `shape [${target.join(',')}] has a negative dim`);
         if (xs) {
-          const total = product(xs);
-          const rest = product(out.filter((d) => d !== -1));
+          const total = symbolicProduct(xs);
+          const rest = symbolicProduct(out.filter((d) => d !== -1));
           if (minus === 1) {
             const k = out.indexOf(-1);
-            if (known(total) && known(rest)) {
-              if (rest === 0 || total % rest !== 0) fail(ctx, `cannot reshape ${total} elements of '${node.inputs[0]}' into [${target.join(',')}]`);
-              out[k] = total / rest;
-            } else out[k] = total !== null && total === rest ? 1 : typeof total === 'string' && rest === 1 ? total : null;
-          } else if (known(total) && known(rest) && total !== rest) {
-            fail(ctx, `cannot reshape ${total} elements of '${node.inputs[0]}' into [${target.join(',')}]`);
+            const dim = total && rest ? divideProducts(total, rest) : null;
+            if (dim === undefined) fail(ctx, `cannot reshape '${node.inputs[0]}' [${xs.join(',')}] into [${target.join(',')}]`);
+            out[k] = dim;
+          } else if (total && rest && total.symbols.length === 0 && rest.symbols.length === 0 && total.n !== rest.n) {
+            fail(ctx, `cannot reshape ${total.n} elements of '${node.inputs[0]}' into [${target.join(',')}]`);
           }
         } else if (minus === 1) out[out.indexOf(-1)] = null;
         set(0, { elemType: x?.elemType ?? 0, shape: out });
