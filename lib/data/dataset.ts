@@ -18,6 +18,8 @@ export interface ItemStore {
   readonly length: number;
   /** Zero-copy access for in-memory stores. */
   get?(index: number): RawItem;
+  /** Items start..start+count-1 as one contiguous array, where the store holds them that way. */
+  getRun?(start: number, count: number): RawItem;
   /** Asynchronous load (files); null means the item was skipped (a warning has been given). */
   load?(index: number): Promise<RawItem | null>;
   /** Loads kept in flight ahead of batch assembly, for stores with `load`. */
@@ -176,15 +178,22 @@ export class ItemDataset implements Dataset {
 
     if (store.get) {
       const get = store.get.bind(store);
+      const getRun = store.getRun && pipeline.flatRuns ? store.getRun.bind(store) : null;
       return async () => {
         const count = Math.min(o.batchSize, wanted - delivered);
         if (count <= 0) return null;
-        const data = pipeline.allocate(o.batchSize);
+        // Every slot is written below (items, then padding or a slice), so the buffer need not be zeroed.
+        const data = pipeline.allocateUninitialized(o.batchSize);
         const batchLabels = labels ? new Int32Array(count) : undefined;
-        for (let j = 0; j < count; j++) {
+        for (let j = 0; j < count; ) {
           const index = order[cursor + j]!;
-          pipeline.apply(get(index), data, j * size);
-          if (batchLabels) batchLabels[j] = labels![index]!;
+          // Consecutive items go through the hot loop as one flat run when the store and the pipeline allow it.
+          let run = 1;
+          if (getRun) while (j + run < count && order[cursor + j + run] === index + run) run++;
+          if (run > 1) pipeline.applyRun(getRun!(index, run), run, data, j * size);
+          else pipeline.apply(get(index), data, j * size);
+          if (batchLabels) for (let r = 0; r < run; r++) batchLabels[j + r] = labels![index + r]!;
+          j += run;
         }
         cursor += count;
         delivered += count;
@@ -215,6 +224,9 @@ export class ItemDataset implements Dataset {
         const head = pending.shift();
         if (!head) break;
         const item = await head.item;
+        // Let timers and I/O run between items: a consumer whose batch is already queued gets it at once
+        // instead of waiting for this whole batch to be assembled in one turn of the event loop.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (item === null) continue;
         pipeline.apply(item, data, count * size);
         if (batchLabels) batchLabels[count] = labels![head.index]!;

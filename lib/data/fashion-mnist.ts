@@ -86,6 +86,7 @@ export async function fashionMnist(options: FashionMnistOptions = {}): Promise<I
       format: { channels: 1, height, width, layout: 'CHW', dtype: 'uint8' },
       length: count,
       get: (i) => pixels.subarray(i * itemSize, (i + 1) * itemSize),
+      getRun: (start, count) => pixels.subarray(start * itemSize, (start + count) * itemSize),
     },
     transforms: options.transforms ?? [t.normalize(FASHION_MNIST_NORMALIZATION)],
     labels: Int32Array.from(labels.data),

@@ -122,6 +122,7 @@ export async function npy(file: string, options: NpyOptions = {}): Promise<ItemD
       format: { channels: channels!, height: height!, width: width!, layout: shape.length === 4 && layout === 'NHWC' ? 'HWC' : 'CHW', dtype: kind === 'u1' ? 'uint8' : 'float32' },
       length: count,
       get: (i) => data.subarray(i * size, (i + 1) * size),
+      getRun: (start, n) => data.subarray(start * size, (start + n) * size),
     },
     transforms: options.transforms ?? [],
     labels,

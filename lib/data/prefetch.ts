@@ -21,6 +21,7 @@ export async function* prefetch<T>(
       yield value;
     }
   }
+  if (signal?.aborted) throw abortError();
   const queue: T[] = [];
   let produced = 0;
   let consumed = 0;

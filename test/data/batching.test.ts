@@ -163,6 +163,47 @@ describe('prefetch', () => {
   });
 });
 
+describe('prefetch with an asynchronous store', () => {
+  it('loads stay bounded by prefetch and concurrency for a slow consumer; abort with loads in flight rejects nothing unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let started = 0;
+      const ds = numbered(10000, {
+        get: undefined,
+        concurrency: 4,
+        load: async (i) => {
+          started++;
+          await new Promise((r) => setTimeout(r, 1));
+          if (i > 60) throw new Error('late failure that nobody should see');
+          return Float32Array.from([i, i + 0.5]);
+        },
+      });
+      const controller = new AbortController();
+      let consumed = 0;
+      let worst = 0;
+      const err = await rejection(
+        (async () => {
+          for await (const _ of ds.batches({ batchSize: 8, prefetch: 2, signal: controller.signal })) {
+            consumed++;
+            await new Promise((r) => setTimeout(r, 15));
+            worst = Math.max(worst, started - (consumed + 2 + 1) * 8);
+            if (consumed === 5) controller.abort();
+          }
+        })(),
+      );
+      expect(err.code).toBe('ERR_ABORTED');
+      expect(worst).toBeLessThanOrEqual(4); // never more than `concurrency` loads beyond the allowed batches
+      expect(started).toBeLessThan(64);
+      await new Promise((r) => setTimeout(r, 30));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
 describe('subset', () => {
   it('stratified: an equal share per label, deterministic per seed', async () => {
     const ds = await fashionMnist({ split: 'test' });

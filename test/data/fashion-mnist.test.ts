@@ -45,6 +45,26 @@ describe('fashionMnist on the real files', () => {
     expect(Array.from(first!.labels!.subarray(0, 4))).toEqual([9, 2, 1, 1]);
   });
 
+  it('shuffled batches (item by item) hold the same normalised images as their labels say', async () => {
+    const ds = await fashionMnist({ split: 'test' });
+    const [batch] = await collect(ds.batches({ batchSize: 32, shuffle: true, seed: 3, limit: 32 }));
+    const x = batch!.feeds.input!.data as Float32Array;
+    const rawLabels = gunzipSync(readFileSync(join(FASHION_MNIST_DIR, 't10k-labels-idx1-ubyte.gz'))).subarray(8);
+    let matched = 0;
+    for (let row = 0; row < 32; row++) {
+      // find the source image by its first 784 values; it must carry the same label
+      const item = x.subarray(row * 784, row * 784 + 784);
+      for (let i = 0; i < 10000; i++) {
+        if (item.every((v, k) => Math.abs(v - (rawTestImages[i * 784 + k]! / 255 - 0.286) / 0.353) < 1e-6)) {
+          expect(batch!.labels![row]).toBe(rawLabels[i]);
+          matched++;
+          break;
+        }
+      }
+    }
+    expect(matched).toBe(32);
+  });
+
   it('custom transforms replace the default normalisation (raw bytes as uint8, resized)', async () => {
     const ds = await fashionMnist({ split: 'test', transforms: [t.dtype('uint8')] });
     const [batch] = await collect(ds.batches({ batchSize: 2, limit: 2 }));

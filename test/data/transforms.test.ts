@@ -114,6 +114,15 @@ describe('TransformPipeline', () => {
     expect(Array.from(bytes)).toEqual([0, 128, 255]);
   });
 
+  it('NHWC output after a geometric step, and a pipeline that resizes, pads and crops', () => {
+    const rgb = new TransformPipeline({ channels: 1, height: 1, width: 2, layout: 'CHW', dtype: 'float32' }, [t.rgb(), t.layout('NHWC'), t.normalize({ mean: 1 })]);
+    expect(rgb.itemShape).toEqual([1, 2, 3]);
+    expect(Array.from(rgb.run(f32(1, 2)))).toEqual([0, 0, 0, 1, 1, 1]);
+    // 2x2 -> 3x3 bilinear, pad 1 with 9, crop the centre 3x3 back: the resized image again
+    const p = new TransformPipeline({ channels: 1, height: 2, width: 2, layout: 'CHW', dtype: 'uint8' }, [t.resize(3), t.pad(1, 9), t.centerCrop(3)]);
+    expect(Array.from(p.run(Uint8Array.from([0, 4, 8, 12])))).toEqual([0, 2, 4, 4, 6, 8, 8, 10, 12]);
+  });
+
   it('rejects steps that do not fit the item', () => {
     expect(thrown(() => new TransformPipeline({ channels: 1, height: 4, width: 4, layout: 'CHW', dtype: 'uint8' }, [t.grayscale()])).code).toBe('ERR_INVALID_ARG');
     expect(thrown(() => new TransformPipeline({ channels: 1, height: 4, width: 4, layout: 'CHW', dtype: 'uint8' }, [t.centerCrop(5)])).message).toMatch(/larger than the 4x4/);
