@@ -39,7 +39,7 @@ Napi::Value TrtProbe(const Napi::CallbackInfo& info) {
   LogSink sink(-1, nullptr, nullptr);
   ScopedLogSink scoped(&sink);
   const bool probeFactories = info.Length() > 0 && info[0].ToBoolean().Value();
-  if (status == cudaSuccess && count > 0 || probeFactories) {
+  if ((status == cudaSuccess && count > 0) || probeFactories) {
     TrtPtr<nvinfer1::IRuntime> runtime(nvinfer1::createInferRuntime(Logger()));
     out.Set("runtime", Napi::Boolean::New(env, runtime != nullptr));
     TrtPtr<nvinfer1::IBuilder> builder(runtime ? nvinfer1::createInferBuilder(Logger()) : nullptr);
