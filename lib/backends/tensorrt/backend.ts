@@ -96,7 +96,8 @@ export async function buildTensorRtEngine(model: ModelSource, options: BuildOpti
   const addon = requireAddon();
   const runtime = addon.trtRuntimeInfo();
   const calib = options.calib;
-  const plan = planPrecision(runtime.loadedMajor, options.precision, calib?.algorithm ?? 'entropy', calib !== undefined);
+  // The compiled-in API decides what the native builder can do (availability checks that the loaded major matches).
+  const plan = planPrecision(runtime.compiledMajor, options.precision, calib?.algorithm ?? 'entropy', calib !== undefined);
   let source = model;
   if (plan.convert) {
     source = await convertForExplicitPath(plan.convert, model, options, `precision '${options.precision}' on TensorRT ${runtime.loaded} (${plan.path})`);
