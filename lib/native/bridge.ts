@@ -39,8 +39,8 @@ export interface BatchPuller {
 }
 
 export interface BatchPullerOptions {
-  /** Input names to take from each batch's feeds. */
-  inputs: readonly string[];
+  /** Input names to take from each batch's feeds; default: every feed of the batch (the native side picks by name). */
+  inputs?: readonly string[];
   /** Stop after this many batches. */
   maxBatches?: number;
   /** Batch size asked of a Dataset (ignored for plain iterables, whose batches are used as they come). */
@@ -52,7 +52,7 @@ function isDataset(source: DataSource): source is Dataset {
 }
 
 function iteratorOf(source: DataSource, options: BatchPullerOptions): AsyncIterator<unknown> | Iterator<unknown> {
-  if (isDataset(source)) return source.batches({ batchSize: options.batchSize, inputName: options.inputs[0] })[Symbol.asyncIterator]();
+  if (isDataset(source)) return source.batches({ batchSize: options.batchSize, ...(options.inputs?.[0] ? { inputName: options.inputs[0] } : {}) })[Symbol.asyncIterator]();
   const asyncIt = (source as AsyncIterable<unknown>)[Symbol.asyncIterator];
   if (typeof asyncIt === 'function') return asyncIt.call(source) as AsyncIterator<unknown>;
   const syncIt = (source as Iterable<unknown>)[Symbol.iterator];
@@ -95,7 +95,7 @@ export function batchPuller(source: DataSource, options: BatchPullerOptions): Ba
     }
     const feeds = feedsOf(result.value);
     const out: NativeBatch = {};
-    for (const name of options.inputs) {
+    for (const name of options.inputs ?? Object.keys(feeds)) {
       const tensor = feeds[name] as { data?: unknown } | undefined;
       // Pass what is there; the native side names the input and the expected typed array when it is wrong.
       out[name] = (tensor && typeof tensor === 'object' && 'data' in tensor ? tensor.data : tensor) as TypedArray;

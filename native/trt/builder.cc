@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "../bridge/batch_source.h"
 #include "calibrator.h"
 #include "trt_common.h"
 

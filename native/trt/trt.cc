@@ -6,12 +6,13 @@
 namespace trtn {
 namespace {
 
+// getInferLibVersion() is major*1000+minor*100+patch on 8.x (8601) and major*10000+minor*100+patch from 10.0
+// (100600); a five-digit value can only be the second form with a one-digit major.
+int LibMajor(int32_t v) { return v >= 10000 ? v / 10000 : v / 1000; }
 std::string VersionString(int32_t v) {
-  // getInferLibVersion() is major*1000+minor*100+patch on 8.x and major*10000+minor*100+patch from 10.0.
-  int major = v >= 100000 ? v / 10000 : v / 1000;
-  int minor = v >= 100000 ? (v / 100) % 100 : (v / 100) % 10;
+  int minor = v >= 10000 ? (v / 100) % 100 : (v / 100) % 10;
   int patch = v % 100;
-  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+  return std::to_string(LibMajor(v)) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
 // trtRuntimeInfo() -> { compiled: 'x.y.z', compiledMajor, loaded: 'x.y.z', loadedMajor, implicitPrecision }
@@ -22,7 +23,7 @@ Napi::Value TrtRuntimeInfo(const Napi::CallbackInfo& info) {
   out.Set("compiledMajor", NV_TENSORRT_MAJOR);
   const int32_t loaded = getInferLibVersion();
   out.Set("loaded", VersionString(loaded));
-  out.Set("loadedMajor", loaded >= 100000 ? loaded / 10000 : loaded / 1000);
+  out.Set("loadedMajor", LibMajor(loaded));
   out.Set("implicitPrecision", Napi::Boolean::New(env, TRTN_TRT_IMPLICIT_PRECISION != 0));
   return out;
 }
@@ -39,7 +40,7 @@ Napi::Value TrtProbe(const Napi::CallbackInfo& info) {
   LogSink sink(-1, nullptr, nullptr);
   ScopedLogSink scoped(&sink);
   const bool probeFactories = info.Length() > 0 && info[0].ToBoolean().Value();
-  if (status == cudaSuccess && count > 0 || probeFactories) {
+  if ((status == cudaSuccess && count > 0) || probeFactories) {
     TrtPtr<nvinfer1::IRuntime> runtime(nvinfer1::createInferRuntime(Logger()));
     out.Set("runtime", Napi::Boolean::New(env, runtime != nullptr));
     TrtPtr<nvinfer1::IBuilder> builder(runtime ? nvinfer1::createInferBuilder(Logger()) : nullptr);
