@@ -16,6 +16,10 @@ import { loadModel, checkModel, parseModel } from '../../lib/onnx/index.js';
 import { parseIdx, ItemDataset } from '../../lib/data/index.js';
 import { requireCudaDevice, cudaInfo } from '../../lib/cuda/index.js';
 import { pullBatchesNatively } from '../../lib/native/bridge.js';
+import { readCalibrationCache } from '../../lib/calib/cache.js';
+import { makeTensor, DataType } from '../../lib/onnx/index.js';
+import { loadTensorRtEngine } from '../../lib/backends/tensorrt/index.js';
+import { nativeAddon } from '../../lib/native/addon.js';
 
 const testRoot = fileURLToPath(new URL('..', import.meta.url));
 const cnnPath = fileURLToPath(new URL('../fixtures/models/fmnist_cnn.onnx', import.meta.url));
@@ -61,6 +65,9 @@ const producers: Partial<Record<ErrorCode, () => unknown>> = {
   ERR_CALIB_DATA: () =>
     pullBatchesNatively([{ input: { data: new Float32Array(3), dims: [1, 3], dtype: 'float32' } }], // 12 bytes where 16 are expected
        { inputs: [{ name: 'input', dtype: 'float32', bytes: 16 }], batches: 1 }),
+  ERR_CALIB_CACHE: () => readCalibrationCache('input: 3c010204\n', 'headerless.cache'),
+  ERR_SHAPE: () => makeTensor('conv.weight', new Float32Array(3), [2, 2]),
+  ERR_DTYPE: () => makeTensor('conv.weight', new Float32Array(4), [4], DataType.INT64),
   ERR_NATIVE_LOAD: async () => {
     vi.resetModules();
     vi.stubEnv('TRTN_ADDON_PATH', '/nonexistent/tensorrt_node.node');
@@ -75,23 +82,19 @@ const producers: Partial<Record<ErrorCode, () => unknown>> = {
 };
 // Without a GPU the CUDA layer reports the missing device; with one, test/gpu produces the device codes.
 if (cudaInfo().compiled && cudaInfo().deviceCount === 0) producers.ERR_NO_CUDA_DEVICE = () => requireCudaDevice(0);
+// An addon built without TensorRT (every machine without it): the TensorRT backend called directly says so.
+if (!nativeAddon().buildInfo().tensorrt) producers.ERR_NO_TENSORRT = () => loadTensorRtEngine(cnnPath, {});
 
 /**
  * Codes no test on any branch produces yet, with the reason. The test below fails when one of these becomes
  * covered (remove it here) and when a code is in neither place.
  */
 const PENDING: Partial<Record<ErrorCode, string>> = {
-  ERR_NO_CUDA: 'raised only by an addon built without the CUDA toolkit; no test builds or loads one',
-  ERR_CUDA: 'a failing CUDA call on a GPU (test/gpu); nothing asserts it yet',
-  ERR_NO_TENSORRT: 'TensorRT backend (trt branch) not merged with a test for it',
-  ERR_TENSORRT: 'TensorRT backend (trt branch) not merged with a test for it',
-  ERR_ONNX_MODEL: 'no code in lib/ raises it yet',
-  ERR_BUILD: 'ONNX Runtime backend (quant branch) not merged yet',
-  ERR_CALIB_CACHE: 'calibration cache reader (quant branch) not merged yet',
-  ERR_SHAPE: 'engine infer (quant/trt branches) not merged yet',
-  ERR_DTYPE: 'engine infer (quant/trt branches) not merged yet',
-  ERR_INFERENCE: 'engine infer (quant/trt branches) not merged yet',
-  ERR_UNSUPPORTED: 'raised by saveModel over 2 GiB and TensorRT paths only; no test yet',
+  ERR_CUDA: 'a CUDA call failing on a GPU that exists (test/gpu); nothing asserts it yet',
+  ERR_TENSORRT: 'a TensorRT call failing (GPU + TensorRT only); nothing asserts it yet',
+  ERR_ONNX_MODEL: 'no code in lib/ raises it',
+  ERR_BUILD: 'ONNX Runtime backend (quant branch) not committed yet; TensorRT build failures need a GPU',
+  ERR_INFERENCE: 'ONNX Runtime backend (quant branch) not committed yet; TensorRT runs need a GPU',
 };
 
 function testFiles(dir: string, out: string[] = []): string[] {
