@@ -8,7 +8,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The compiled library: dist/ unless TRTN_LIB_DIR names another tsc output (test/workers uses its own). */
 export const libDir = resolve(repoRoot, process.env.TRTN_LIB_DIR ?? 'dist');
-export const importLib = (path = 'index.js') => import(pathToFileURL(join(libDir, path)).href);
+const importFrom = (path) => import(pathToFileURL(join(libDir, path)).href);
+// lib/index.ts does not import the backends yet: register the ones this build has (a missing one is skipped).
+for (const backend of ['backends/onnxruntime/index.js', 'backends/tensorrt/index.js']) {
+  await importFrom(backend).catch((err) => {
+    if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+  });
+}
+export const importLib = (path = 'index.js') => importFrom(path);
 const { parseIdx, normalize, FASHION_MNIST_DIR, FASHION_MNIST_NORMALIZATION } = await importLib('data/index.js');
 export const fixture = (name) => join(repoRoot, 'test', 'fixtures', 'models', `fmnist_${name}.onnx`);
 export const IMAGE_BYTES = 784;

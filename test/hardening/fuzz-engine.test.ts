@@ -11,6 +11,10 @@ import { listBackends } from '../../lib/engine/backend.js';
 import { fuzz, describe, FUZZ_SEED } from './fuzz.js';
 import type { Engine } from '../../lib/engine/types.js';
 
+// Register the onnxruntime backend where this checkout has it (lib/index.ts may not import it yet).
+const ortBackend = '../../lib/backends/onnxruntime/index.js';
+await import(/* @vite-ignore */ ortBackend).catch(() => undefined);
+
 const COUNT = Number(process.env.TRTN_FUZZ_ENGINE_COUNT ?? 1_000);
 const hasOnnxRuntime = listBackends().some((b) => b.name === 'onnxruntime');
 

@@ -14,6 +14,10 @@ import { listBackends } from '../../lib/engine/backend.js';
 import { parseIdx, normalize, FASHION_MNIST_DIR, FASHION_MNIST_NORMALIZATION } from '../../lib/data/index.js';
 import type { Engine, Feeds } from '../../lib/engine/types.js';
 
+// Register the onnxruntime backend where this checkout has it (lib/index.ts may not import it yet).
+const ortBackend = '../../lib/backends/onnxruntime/index.js';
+await import(/* @vite-ignore */ ortBackend).catch(() => undefined);
+
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const cnn = fileURLToPath(new URL('../fixtures/models/fmnist_cnn.onnx', import.meta.url));
@@ -78,5 +82,5 @@ describe.skipIf(!hasOnnxRuntime)('RSS stays flat (onnxruntime backend, cnn fixtu
 
 it('the leak checks ran (the onnxruntime backend is registered)', () => {
   // Fails rather than silently skipping the suite above once lib/index.ts registers the backend.
-  expect(hasOnnxRuntime, 'lib/index.ts does not register the onnxruntime backend').toBe(true);
+  expect(hasOnnxRuntime, 'lib/backends/onnxruntime is missing from this checkout (quant branch not merged)').toBe(true);
 });

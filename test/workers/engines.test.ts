@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import { listBackends } from '../../lib/engine/backend.js';
 import '../../lib/index.js';
 
+// Register the onnxruntime backend where this checkout has it (lib/index.ts may not import it yet).
+const ortBackend = '../../lib/backends/onnxruntime/index.js';
+await import(/* @vite-ignore */ ortBackend).catch(() => undefined);
+
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const libDir = join(root, 'build', 'test-dist');
 const hasOnnxRuntime = listBackends().some((b) => b.name === 'onnxruntime');
