@@ -1,0 +1,223 @@
+/** An Engine over a deserialized TensorRT plan: infer, benchmark, serialize, dispose. */
+import { writeFile } from 'node:fs/promises';
+import { TrtnError } from '../../errors.js';
+import type {
+  BenchmarkOptions, BenchmarkResult, BenchmarkRow, DType, Engine, Feeds, InferOptions, Precision, TensorData, TensorInfo, TypedArray,
+} from '../../engine/types.js';
+import { awaitNativeJob } from '../../native/bridge.js';
+import { latencyStats } from './stats.js';
+import type { EngineHandle, NativeEngineInfo, NativeTensorInfo, NativeTensorOut, TrtAddon } from './native.js';
+
+const ARRAY_OF: Record<DType, { new (buffer: ArrayBuffer): TypedArray; BYTES_PER_ELEMENT: number }> = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  bool: Uint8Array,
+};
+
+function toTensorInfo(t: NativeTensorInfo): TensorInfo {
+  return { name: t.name, dtype: t.dtype, shape: t.shape, ...(t.profile ? { profile: t.profile } : {}) };
+}
+
+function bytesOf(data: TypedArray): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Copy native output bytes into a typed array of the tensor's dtype (fresh, aligned buffer). */
+function toTensor(out: NativeTensorOut): TensorData {
+  const Ctor = ARRAY_OF[out.dtype];
+  if (!Ctor) throw new TrtnError('ERR_UNSUPPORTED', `output '${out.name}' has dtype ${out.dtype}, which has no typed array here`, { tensor: out.name });
+  const buffer = new ArrayBuffer(out.data.byteLength);
+  new Uint8Array(buffer).set(out.data);
+  return { data: new Ctor(buffer), dims: out.dims, dtype: out.dtype };
+}
+
+const volume = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+/** The precision a loaded plan runs at, from the layer formats TensorRT's inspector reports. */
+export function precisionFromLayerInfo(layerInfo: string): Precision | undefined {
+  if (!layerInfo) return undefined;
+  if (/Int8/i.test(layerInfo)) return 'int8';
+  if (/Half|FP16/i.test(layerInfo)) return 'fp16';
+  return 'fp32';
+}
+
+export class TensorRtEngine implements Engine {
+  readonly backend = 'tensorrt' as const;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  /** Device memory the engine's activations need (bytes). */
+  readonly deviceMemoryBytes: number;
+  /** Per-layer information from IEngineInspector (parsed JSON), when the plan carries it. */
+  readonly layers: unknown;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private isDisposed = false;
+
+  constructor(
+    private readonly addon: TrtAddon,
+    private readonly handle: EngineHandle,
+    info: NativeEngineInfo,
+    private readonly plan: Uint8Array,
+    readonly precision: Precision,
+    readonly path: string,
+  ) {
+    this.inputs = info.inputs.map(toTensorInfo);
+    this.outputs = info.outputs.map(toTensorInfo);
+    this.deviceMemoryBytes = info.deviceMemoryBytes;
+    let layers: unknown = undefined;
+    try {
+      layers = info.layerInfo ? JSON.parse(info.layerInfo) : undefined;
+    } catch {
+      layers = info.layerInfo;
+    }
+    this.layers = layers;
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  private check(): void {
+    if (this.isDisposed) throw new TrtnError('ERR_DISPOSED', 'this TensorRT engine was disposed');
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    const done = () => this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Validate feeds against the engine's inputs; returns the rows (first dim) they carry. */
+  private validateFeeds(feeds: Feeds): number {
+    if (typeof feeds !== 'object' || feeds === null) throw new TrtnError('ERR_INVALID_ARG', 'feeds must be an object keyed by input name');
+    let rows: number | undefined;
+    for (const input of this.inputs) {
+      const t = feeds[input.name];
+      if (!t) throw new TrtnError('ERR_INVALID_ARG', `feeds lack input '${input.name}' (inputs: ${this.inputs.map((i) => i.name).join(', ')})`, { tensor: input.name });
+      if (t.dtype !== input.dtype) throw new TrtnError('ERR_DTYPE', `input '${input.name}' is ${t.dtype}, the engine expects ${input.dtype}`, { tensor: input.name });
+      if (t.dims.length !== input.shape.length) throw new TrtnError('ERR_SHAPE', `input '${input.name}' has rank ${t.dims.length} [${t.dims}], the engine expects [${input.shape}]`, { tensor: input.name });
+      input.shape.forEach((d, i) => {
+        if (typeof d === 'number' && d >= 0 && t.dims[i] !== d) throw new TrtnError('ERR_SHAPE', `input '${input.name}' dimension ${i} is ${t.dims[i]}, the engine fixes it at ${d}`, { tensor: input.name });
+      });
+      if (t.data.length !== volume(t.dims)) throw new TrtnError('ERR_SHAPE', `input '${input.name}' has ${t.data.length} elements but dims [${t.dims}] need ${volume(t.dims)}`, { tensor: input.name });
+      if (rows !== undefined && t.dims[0] !== rows) throw new TrtnError('ERR_SHAPE', `inputs disagree on the batch dimension (${rows} vs ${t.dims[0]} for '${input.name}')`, { tensor: input.name });
+      rows = t.dims[0];
+    }
+    return rows ?? 1;
+  }
+
+  async infer(feeds: Feeds, options: InferOptions = {}): Promise<Record<string, TensorData>> {
+    this.check();
+    const rows = this.validateFeeds(feeds);
+    const dynamicBatch = this.inputs.every((i) => i.shape[0] === -1);
+    const maxRows = dynamicBatch ? Math.min(...this.inputs.map((i) => i.profile?.max[0] ?? rows)) : rows;
+    const chunk = Math.min(options.batch ?? rows, maxRows);
+    if (!(Number.isInteger(chunk) && chunk > 0)) throw new TrtnError('ERR_INVALID_ARG', `batch must be a positive integer, got ${options.batch}`);
+    if (chunk === rows) return this.track(this.runChunk(feeds, 0, rows, rows, options.signal));
+    // More rows than one batch: run consecutive slices and concatenate the outputs along the first dimension.
+    const parts: Record<string, TensorData>[] = [];
+    for (let start = 0; start < rows; start += chunk) {
+      parts.push(await this.track(this.runChunk(feeds, start, Math.min(chunk, rows - start), rows, options.signal)));
+    }
+    const out: Record<string, TensorData> = {};
+    for (const name of Object.keys(parts[0]!)) {
+      const pieces = parts.map((p) => p[name]!);
+      const total = pieces.reduce((n, p) => n + p.data.length, 0);
+      const Ctor = ARRAY_OF[pieces[0]!.dtype];
+      const data = new Ctor(new ArrayBuffer(total * Ctor.BYTES_PER_ELEMENT));
+      let offset = 0;
+      for (const p of pieces) {
+        (data as unknown as { set(a: ArrayLike<number | bigint>, o: number): void }).set(p.data as ArrayLike<number | bigint>, offset);
+        offset += p.data.length;
+      }
+      out[name] = { data, dims: [pieces.reduce((n, p) => n + p.dims[0]!, 0), ...pieces[0]!.dims.slice(1)], dtype: pieces[0]!.dtype };
+    }
+    return out;
+  }
+
+  private async runChunk(feeds: Feeds, start: number, count: number, rows: number, signal?: AbortSignal): Promise<Record<string, TensorData>> {
+    const inputs = this.inputs.map((input) => {
+      const t = feeds[input.name]!;
+      const perRow = t.data.length / rows;
+      const data = start === 0 && count === rows ? t.data : (t.data.subarray(start * perRow, (start + count) * perRow) as TypedArray);
+      return { name: input.name, dims: [count, ...t.dims.slice(1)], data: bytesOf(data) };
+    });
+    const outputs = await awaitNativeJob(this.addon.trtEngineInfer(this.handle, { inputs }), signal, 'inference');
+    const result: Record<string, TensorData> = {};
+    for (const o of outputs) result[o.name] = toTensor(o);
+    return result;
+  }
+
+  async benchmark(options: BenchmarkOptions): Promise<BenchmarkResult> {
+    this.check();
+    if (!options || !Array.isArray(options.batchSizes) || options.batchSizes.length === 0 || !options.batchSizes.every((b) => Number.isInteger(b) && b > 0)) {
+      throw new TrtnError('ERR_INVALID_ARG', 'benchmark needs batchSizes: an array of positive integers');
+    }
+    const warmup = options.warmup ?? 10;
+    const iterations = options.iterations ?? 50;
+    if (!Number.isInteger(warmup) || warmup < 0) throw new TrtnError('ERR_INVALID_ARG', `warmup must be a non-negative integer, got ${warmup}`);
+    if (!Number.isInteger(iterations) || iterations < 1) throw new TrtnError('ERR_INVALID_ARG', `iterations must be a positive integer, got ${iterations}`);
+    const transfers = options.transfers ?? false;
+    const rows: BenchmarkRow[] = [];
+    for (const [step, batchSize] of options.batchSizes.entries()) {
+      if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'benchmark aborted');
+      options.onProgress?.({ phase: `benchmark batch ${batchSize}`, step, steps: options.batchSizes.length });
+      const inputs = this.inputs.map((input) => ({ name: input.name, dims: this.benchmarkDims(input, batchSize) }));
+      const job = this.addon.trtEngineBenchmark(this.handle, { inputs, warmup, iterations, transfers });
+      const { gpuMs, wallMs } = await this.track(awaitNativeJob(job, options.signal, 'benchmark'));
+      const gpu = latencyStats(gpuMs);
+      rows.push({ batchSize, iterations, latencyMs: gpu, throughput: batchSize / (gpu.median / 1000), gpuMs: gpu, wallMs: latencyStats(wallMs) });
+    }
+    options.onProgress?.({ phase: 'benchmark done', step: options.batchSizes.length, steps: options.batchSizes.length });
+    return { backend: 'tensorrt', precision: this.precision, timer: 'cuda-event', transfers, rows };
+  }
+
+  private benchmarkDims(input: TensorInfo, batchSize: number): number[] {
+    return input.shape.map((d, i) => {
+      if (typeof d === 'number' && d >= 0) {
+        if (i === 0 && d !== batchSize) throw new TrtnError('ERR_SHAPE', `input '${input.name}' has a fixed batch of ${d}; it cannot run batch ${batchSize}`, { tensor: input.name });
+        return d;
+      }
+      if (i === 0) {
+        const max = input.profile?.max[0];
+        if (max !== undefined && batchSize > max) throw new TrtnError('ERR_SHAPE', `batch ${batchSize} exceeds the engine's profile maximum ${max} for '${input.name}' (rebuild with a larger maxBatch)`, { tensor: input.name });
+        return batchSize;
+      }
+      return input.profile?.opt[i] ?? 1;
+    });
+  }
+
+  serialize(): Uint8Array {
+    this.check();
+    return this.plan;
+  }
+
+  async save(path: string): Promise<void> {
+    this.check();
+    try {
+      await writeFile(path, this.plan);
+    } catch (err) {
+      throw new TrtnError('ERR_IO', `cannot write engine to '${path}': ${(err as Error).message}`, { file: path });
+    }
+  }
+
+  /** Release the engine; work already running finishes first (the native side holds its own share). */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    this.addon.trtEngineDispose(this.handle);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+    this.dispose();
+  }
+}

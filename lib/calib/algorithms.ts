@@ -1,0 +1,143 @@
+/**
+ * Threshold (amax) selection from a TensorStats histogram. Every algorithm returns the absolute value that
+ * maps to int8 127; the scale is amax / 127.
+ *
+ * - 'minmax': the largest |x| seen.
+ * - 'percentile': the upper edge of the first histogram bin at which the cumulative count of |x| reaches
+ *   p% of all values (99.99 by default), capped at the largest |x|.
+ * - 'entropy': TensorRT's IInt8EntropyCalibrator2 search. For each candidate i of `levels`..bins kept bins,
+ *   P = hist[0..i) with the counts of bins >= i added to P[i-1]; Q = hist[0..i) merged into `levels` groups
+ *   (group j covers bins [floor(j*i/levels), floor((j+1)*i/levels))) and expanded back, each group's count
+ *   spread evenly over the bins of that group where P is non-zero. The candidate with the smallest KL(P||Q)
+ *   wins (the first on ties) and amax = i * binWidth, capped at the largest |x|. A candidate where some
+ *   P > 0 meets Q = 0 has infinite divergence and never wins.
+ */
+import { TrtnError } from '../errors.js';
+import type { CalibAlgorithm } from '../engine/options.js';
+import type { TensorStats } from './histogram.js';
+
+export const DEFAULT_PERCENTILE = 99.99;
+export const ENTROPY_LEVELS = 128;
+
+export interface ThresholdOptions {
+  percentile?: number;
+  /** Quantization levels for 'entropy' (128 for int8's non-negative half). */
+  levels?: number;
+}
+
+export function minmaxAmax(stats: TensorStats): number {
+  return stats.absMax;
+}
+
+export function percentileAmax(stats: TensorStats, percentile = DEFAULT_PERCENTILE): number {
+  if (!(percentile > 0 && percentile <= 100)) throw new TrtnError('ERR_INVALID_ARG', `percentile must be in (0, 100], got ${percentile}`);
+  const bins = stats.bins;
+  let total = 0;
+  for (let k = 0; k < bins.length; k++) total += bins[k]!;
+  if (total === 0 || stats.range === 0) return stats.absMax;
+  const target = (percentile / 100) * total;
+  const width = stats.range / bins.length;
+  let cumulative = 0;
+  for (let k = 0; k < bins.length; k++) {
+    cumulative += bins[k]!;
+    if (cumulative >= target) return Math.min((k + 1) * width, stats.absMax);
+  }
+  return stats.absMax;
+}
+
+/** KL(P||Q) of the candidate keeping the first `kept` bins (see the module comment); Infinity when undefined. */
+export function entropyDivergence(hist: ArrayLike<number>, kept: number, levels = ENTROPY_LEVELS): number {
+  let total = 0;
+  for (let k = 0; k < hist.length; k++) total += hist[k]!;
+  let outliers = 0;
+  for (let k = kept; k < hist.length; k++) outliers += hist[k]!;
+  return divergence(hist, kept, levels, total, outliers);
+}
+
+/** P and Q are never materialised: P[k] = hist[k] (+ outliers on the last kept bin), Q per group as described. */
+function divergence(hist: ArrayLike<number>, kept: number, levels: number, pSum: number, outliers: number): number {
+  if (pSum === 0) return Infinity;
+  const lastKept = kept - 1;
+  // qSum: each group contributes its whole count when it has a non-zero P bin.
+  let qSum = 0;
+  for (let j = 0; j < levels; j++) {
+    const start = Math.floor((j * kept) / levels);
+    const end = Math.floor(((j + 1) * kept) / levels);
+    let sum = 0;
+    let nonZero = 0;
+    for (let k = start; k < end; k++) {
+      const h = hist[k]!;
+      sum += h;
+      if (h !== 0 || (k === lastKept && outliers !== 0)) nonZero++;
+    }
+    if (nonZero !== 0) qSum += sum;
+  }
+  if (qSum === 0) return Infinity;
+  let kl = 0;
+  for (let j = 0; j < levels; j++) {
+    const start = Math.floor((j * kept) / levels);
+    const end = Math.floor(((j + 1) * kept) / levels);
+    let sum = 0;
+    let nonZero = 0;
+    for (let k = start; k < end; k++) {
+      const h = hist[k]!;
+      sum += h;
+      if (h !== 0 || (k === lastKept && outliers !== 0)) nonZero++;
+    }
+    if (nonZero === 0) continue;
+    if (sum === 0) return Infinity; // P > 0 (outliers only) where Q = 0
+    const q = sum / nonZero / qSum;
+    for (let k = start; k < end; k++) {
+      const pk = k === lastKept ? hist[k]! + outliers : hist[k]!;
+      if (pk === 0) continue;
+      const p = pk / pSum;
+      kl += p * Math.log(p / q);
+    }
+  }
+  return kl;
+}
+
+export function entropyAmax(stats: TensorStats, levels = ENTROPY_LEVELS): number {
+  const bins = stats.bins;
+  if (stats.range === 0) return stats.absMax;
+  if (bins.length <= levels) return stats.absMax;
+  // Trailing empty bins change nothing but cost time: candidates past the last non-zero bin all see the same P.
+  let lastNonZero = bins.length - 1;
+  while (lastNonZero > 0 && bins[lastNonZero] === 0) lastNonZero--;
+  const stop = Math.max(levels, lastNonZero + 1);
+  let best = stop;
+  let bestKl = Infinity;
+  let total = 0;
+  for (let k = 0; k < bins.length; k++) total += bins[k]!;
+  // outliers(kept) = counts at or past `kept`, kept running from the top down.
+  const above = new Float64Array(bins.length + 1);
+  for (let k = bins.length - 1; k >= 0; k--) above[k] = above[k + 1]! + bins[k]!;
+  for (let kept = levels; kept <= stop; kept++) {
+    const kl = divergence(bins, kept, levels, total, above[kept]!);
+    if (kl < bestKl) {
+      bestKl = kl;
+      best = kept;
+    }
+  }
+  return Math.min((best * stats.range) / bins.length, stats.absMax);
+}
+
+export function computeAmax(stats: TensorStats, algorithm: CalibAlgorithm, options: ThresholdOptions = {}): number {
+  switch (algorithm) {
+    case 'minmax':
+      return minmaxAmax(stats);
+    case 'percentile':
+      return percentileAmax(stats, options.percentile ?? DEFAULT_PERCENTILE);
+    case 'entropy':
+      return entropyAmax(stats, options.levels ?? ENTROPY_LEVELS);
+    case 'legacy-entropy':
+      throw new TrtnError('ERR_UNSUPPORTED', "calibration algorithm 'legacy-entropy' (IInt8EntropyCalibrator) runs only inside TensorRT; use 'entropy' here");
+    default:
+      throw new TrtnError('ERR_INVALID_ARG', `unknown calibration algorithm ${JSON.stringify(algorithm)}`);
+  }
+}
+
+/** int8 symmetric scale for an amax; an all-zero tensor gets a tiny positive scale (QuantizeLinear needs > 0). */
+export function scaleFromAmax(amax: number): number {
+  return Math.max(amax, 1e-30) / 127;
+}

@@ -1,0 +1,114 @@
+/**
+ * Per-tensor calibration statistics: running min/max and a histogram of |x| over [0, range).
+ * The range is set by the first batch with a non-zero value (its largest |x|, which lands in the last bin); when a
+ * later value exceeds it, the range grows by a power of two and bins merge in groups of that factor, so re-binning is exact (edges stay aligned).
+ */
+import { TrtnError } from '../errors.js';
+
+export const DEFAULT_HISTOGRAM_BINS = 2048;
+
+export interface TensorStatsJSON {
+  name: string;
+  min: number;
+  max: number;
+  count: number;
+  range: number;
+  bins: number[];
+}
+
+export class TensorStats {
+  readonly name: string;
+  min = Infinity;
+  max = -Infinity;
+  /** Values seen. */
+  count = 0;
+  /** Upper edge of the histogram; 0 until a non-zero value was seen (zeros still land in bin 0). */
+  range = 0;
+  /** Counts per bin of width range / bins.length; Float64 so counts stay exact past 2^32. */
+  readonly bins: Float64Array;
+
+  constructor(name: string, binCount = DEFAULT_HISTOGRAM_BINS) {
+    if (!Number.isInteger(binCount) || binCount < 2) throw new TrtnError('ERR_INVALID_ARG', `histogram bins must be an integer >= 2, got ${binCount}`);
+    this.name = name;
+    this.bins = new Float64Array(binCount);
+  }
+
+  get absMax(): number {
+    return this.count === 0 ? 0 : Math.max(Math.abs(this.min), Math.abs(this.max));
+  }
+
+  /**
+   * Add one batch of values. A NaN or Inf is an ERR_CALIB_DATA naming the tensor and `batch` (calibration stops
+   * there, so a partly recorded batch is never used).
+   */
+  add(values: ArrayLike<number>, batch = 0): void {
+    const n = values.length;
+    if (n === 0) return;
+    if (this.range === 0) {
+      // Until a non-zero value is seen the range comes from this batch's largest |x|.
+      let m = 0;
+      for (let i = 0; i < n; i++) {
+        const v = values[i]!;
+        const a = v < 0 ? -v : v;
+        if (!(a < Infinity)) this.fail(v, i, batch);
+        if (a > m) m = a;
+      }
+      this.range = m;
+    }
+    const bins = this.bins;
+    const last = bins.length - 1;
+    let perUnit = this.range === 0 ? 0 : bins.length / this.range;
+    let range = this.range;
+    let lo = this.min;
+    let hi = this.max;
+    // Zeros (half of every post-Relu tensor) are counted in a register: incrementing one bin back to back stalls.
+    let zeros = 0;
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      const a = v < 0 ? -v : v;
+      if (a === 0) {
+        zeros++;
+        continue;
+      }
+      if (!(a <= range)) {
+        if (!(a < Infinity)) this.fail(v, i, batch);
+        this.grow(a);
+        range = this.range;
+        perUnit = bins.length / range;
+      }
+      let k = (a * perUnit) | 0;
+      if (k > last) k = last;
+      bins[k]!++;
+    }
+    bins[0]! += zeros;
+    this.min = lo;
+    this.max = hi;
+    this.count += n;
+  }
+
+  private fail(v: number, index: number, batch: number): never {
+    const what = Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
+    throw new TrtnError('ERR_CALIB_DATA', `tensor '${this.name}' has ${what} at index ${index} in calibration batch ${batch}`, { tensor: this.name, batch, index });
+  }
+
+  /** Grow the range by the smallest power of two that covers `needed` (which then falls in the last bin at worst), merging bins. */
+  private grow(needed: number): void {
+    if (this.range === 0) {
+      this.range = needed;
+      return;
+    }
+    let factor = 1;
+    while (this.range * factor < needed) factor *= 2;
+    const bins = this.bins;
+    const merged = new Float64Array(bins.length);
+    for (let k = 0; k < bins.length; k++) merged[Math.floor(k / factor)]! += bins[k]!;
+    bins.set(merged);
+    this.range *= factor;
+  }
+
+  toJSON(): TensorStatsJSON {
+    return { name: this.name, min: this.min, max: this.max, count: this.count, range: this.range, bins: Array.from(this.bins) };
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * INT8 Q/DQ insertion (explicit quantization), a pure function model -> { model, report }.
+ *
+ * Placement policy (symmetric int8, zero point 0 everywhere):
+ * - Compute ops Conv, ConvTranspose, Gemm and MatMul whose weight (input 1) is a float32 initializer are
+ *   quantized: activation input 0 per tensor; the weight per output channel (Conv axis 0, ConvTranspose axis 1,
+ *   Gemm transB=1 axis 0 / transB=0 axis 1, MatMul axis 1 of the [K,N] weight); the bias (target 'onnxruntime')
+ *   as int32 with scale s_x * s_w[c], which is what ONNX Runtime's QLinearConv/QGemm need. For target
+ *   'tensorrt' the weight stays a float initializer behind QuantizeLinear -> DequantizeLinear (TensorRT folds it)
+ *   and the bias stays float (TensorRT does not take quantized biases).
+ * - The output of a quantized compute op is quantized too (Q right after it), so ONNX Runtime fuses
+ *   DQ -> op -> Q into one integer kernel (QLinearConv, QGemm, QLinearMatMul) and TensorRT fuses the output
+ *   quantization into the layer.
+ * - Quantization then propagates forward through ops that have int8 kernels or move data only: MaxPool,
+ *   AveragePool, GlobalAveragePool, Relu, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, and through Add and
+ *   Concat when every float input is already quantized (residual Add -> QLinearAdd with its own output scale;
+ *   Concat -> QLinearConcat). Ops that only move data (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze)
+ *   reuse their input's scale, which lets ONNX Runtime drop their Q/DQ pair and run them on int8 directly.
+ * - Relu after a quantized op: the op's output gets the Relu output's scale (negative values are zeroed anyway,
+ *   so only the positive range matters), and the Relu sits between a DQ and a Q of equal scale. TensorRT fuses
+ *   that into the layer. ONNX Runtime cannot fuse a symmetric (zero point 0) Relu and would run DQ -> float Relu
+ *   -> Q, so for target 'onnxruntime' the Relu is written as LeakyRelu(alpha=0) (the same function), which ORT
+ *   turns into QLinearLeakyRelu: the whole chain stays int8.
+ * - Graph inputs feeding a quantized op are quantized; graph outputs are never quantized (the last op's output
+ *   stays float, e.g. QGemm with float output), so the model keeps float32 at its boundary.
+ * - Everything else stays float and is listed in the report with the reason: ops without an int8 kernel
+ *   (Softmax, Sigmoid, BatchNormalization that could not be folded, ...), compute ops whose weight is not a
+ *   constant, nodes excluded by the caller, and data-movement ops whose input is float.
+ * Run foldBatchNorm first (quantizeModel does): a BatchNormalization left after a Conv blocks the Conv's fusion.
+ */
+import { TrtnError } from '../errors.js';
+import { attrInt, consumerMap, findInitializer, makeNode, NameGenerator, producerMap, topologicalSort } from './graph.js';
+import { AttributeType, DataType, opsetVersion, type OnnxModel, type OnnxNode, type OnnxTensor } from './model.js';
+import { makeTensor, tensorToFloat32 } from './tensor.js';
+
+export type QdqTarget = 'onnxruntime' | 'tensorrt';
+
+export interface QdqOptions {
+  /** Who runs the model: decides how weights and biases are stored (see the module comment). Default 'onnxruntime'. */
+  target?: QdqTarget;
+  /** Op types or node names kept float. */
+  exclude?: readonly string[];
+  /**
+   * Quantize weights to 7 bits ([-63, 63]). ONNX Runtime's x86 int8 kernels on AVX2/AVX-512 CPUs without VNNI
+   * multiply u8 x s8 pairs into int16 and saturate with full-range weights (a silent accuracy loss); 7-bit weights
+   * cannot overflow. Default: true for target 'onnxruntime', false for 'tensorrt'.
+   */
+  reduceRange?: boolean;
+}
+
+export interface QdqReportEntry {
+  node: string;
+  opType: string;
+}
+
+export interface QdqReport {
+  /** Compute ops with int8 weights: node, op and the weight's per-channel axis. */
+  quantized: (QdqReportEntry & { weightAxis: number })[];
+  /** Other ops running between quantized tensors (pooling, Relu, Add, Concat, reshapes). */
+  int8: QdqReportEntry[];
+  /** Ops left in float, each with the reason. */
+  float: (QdqReportEntry & { reason: string })[];
+  /** Activation tensors that got a QuantizeLinear/DequantizeLinear pair. */
+  activations: string[];
+}
+
+export interface QdqPlan {
+  /** Tensors that get a Q/DQ pair, in graph order. */
+  activations: string[];
+  /** Tensor -> tensor whose calibrated scale it uses (itself when it has its own). */
+  scaleSource: Map<string, string>;
+  /** Tensors whose statistics calibration must collect (the scale sources). */
+  calibrate: string[];
+  report: QdqReport;
+}
+
+export const QDQ_COMPUTE_OPS = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'] as const;
+/** Ops that only move or select values: their output reuses the input's scale. */
+const SAME_SCALE_OPS = new Set(['MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze']);
+/** Ops with their own output scale that run on int8 when their inputs are quantized. */
+const OWN_SCALE_OPS = new Set(['AveragePool', 'GlobalAveragePool', 'Add', 'Concat']);
+
+function label(node: OnnxNode, index: number): string {
+  return node.name || `${node.opType}#${index}`;
+}
+
+/** Per-channel axis of the weight of a compute node (rank from the weight). */
+export function weightAxis(node: OnnxNode): number {
+  switch (node.opType) {
+    case 'Conv':
+      return 0;
+    case 'ConvTranspose':
+      return 1;
+    case 'Gemm':
+      return attrInt(node, 'transB', 0) === 1 ? 0 : 1;
+    case 'MatMul':
+      return 1;
+    default:
+      throw new TrtnError('ERR_UNSUPPORTED', `no weight axis for op ${node.opType}`, { node: node.name });
+  }
+}
+
+function isDefaultDomain(n: OnnxNode): boolean {
+  return n.domain === '' || n.domain === 'ai.onnx';
+}
+
+/** Decide placement without needing scales: which tensors get Q/DQ and which statistics calibration needs. */
+export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
+  const graph = model.graph;
+  const opset = opsetVersion(model) ?? 0;
+  if (opset < 13) throw new TrtnError('ERR_UNSUPPORTED', `per-channel Q/DQ needs ai.onnx opset >= 13; the model imports opset ${opset}`);
+  const exclude = new Set(options.exclude ?? []);
+  const nodes = topologicalSort(graph);
+  const indexOf = new Map(graph.nodes.map((n, i) => [n, i]));
+  const consumers = consumerMap(graph);
+  const producers = producerMap(graph);
+  const inits = new Map(graph.initializers.map((t) => [t.name, t]));
+  const graphOutputs = new Set(graph.outputs.map((v) => v.name));
+  const floatInputs = new Set(graph.inputs.filter((v) => !inits.has(v.name) && v.type?.tensorType?.elemType === DataType.FLOAT).map((v) => v.name));
+
+  const report: QdqReport = { quantized: [], int8: [], float: [], activations: [] };
+  const quantizedTensors = new Set<string>();
+  const scaleSource = new Map<string, string>();
+  // A tensor is quantizable when it is float: a float graph input or produced by a node (initializers are weights).
+  const isActivation = (t: string): boolean => t !== '' && !inits.has(t) && (floatInputs.has(t) || producers.has(t));
+  const mark = (t: string, source: string = t): void => {
+    if (graphOutputs.has(t)) return;
+    quantizedTensors.add(t);
+    if (!scaleSource.has(t)) scaleSource.set(t, source);
+  };
+
+  for (const node of nodes) {
+    const name = label(node, indexOf.get(node)!);
+    const fl = (reason: string) => report.float.push({ node: name, opType: node.opType, reason });
+    if (exclude.has(node.opType) || exclude.has(node.name)) {
+      fl('excluded by the caller');
+      continue;
+    }
+    if (!isDefaultDomain(node)) {
+      fl(`domain '${node.domain}' is not quantized`);
+      continue;
+    }
+    const op = node.opType;
+    if ((QDQ_COMPUTE_OPS as readonly string[]).includes(op)) {
+      const w = findInitializer(graph, node.inputs[1] ?? '');
+      if (!w) {
+        fl('its weight is not a constant initializer');
+        continue;
+      }
+      if (w.dataType !== DataType.FLOAT) {
+        fl(`its weight is ${w.dataType === DataType.INT8 ? 'already int8' : `data type ${w.dataType}`}, not float32`);
+        continue;
+      }
+      if (op === 'MatMul' && w.dims.length !== 2) {
+        fl(`MatMul weight has rank ${w.dims.length}; only a 2-D [K,N] weight is quantized`);
+        continue;
+      }
+      if (op === 'Gemm' && attrInt(node, 'transA', 0) !== 0) {
+        fl('Gemm with transA=1 has no integer kernel');
+        continue;
+      }
+      const x = node.inputs[0]!;
+      if (!isActivation(x)) {
+        fl('its data input is not a float activation');
+        continue;
+      }
+      mark(x);
+      for (const o of node.outputs.slice(0, 1)) mark(o);
+      report.quantized.push({ node: name, opType: op, weightAxis: weightAxis(node) });
+      continue;
+    }
+    const dataInputs = node.inputs.filter((t) => t !== '' && !inits.has(t) && (op !== 'Reshape' || t === node.inputs[0]));
+    const allQuantized = dataInputs.length > 0 && dataInputs.every((t) => quantizedTensors.has(t));
+    const out = node.outputs[0] ?? '';
+    if (op === 'Relu' || SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op)) {
+      if (!allQuantized) {
+        fl(dataInputs.length > 1 ? 'not every input is quantized' : 'its input is float');
+        continue;
+      }
+      if (graphOutputs.has(out)) {
+        fl('its output is a graph output (kept float)');
+        continue;
+      }
+      if (SAME_SCALE_OPS.has(op)) mark(out, scaleSource.get(node.inputs[0]!)!);
+      else mark(out);
+      if (op === 'Relu') {
+        // The producer's output takes the Relu's scale when the Relu is its only reader (see the module comment).
+        const x = node.inputs[0]!;
+        if ((consumers.get(x)?.length ?? 0) === 1 && scaleSource.get(x) === x) scaleSource.set(x, out);
+      }
+      report.int8.push({ node: name, opType: op });
+      continue;
+    }
+    fl(`${op} has no int8 kernel in this placement`);
+  }
+  // Resolve chains (a -> b -> c) to the final source.
+  const resolve = (t: string): string => {
+    let s = t;
+    for (let guard = 0; scaleSource.get(s) !== s && guard < 1000; guard++) s = scaleSource.get(s)!;
+    return s;
+  };
+  for (const t of quantizedTensors) scaleSource.set(t, resolve(t));
+  const ordered: string[] = [...floatInputs].filter((t) => quantizedTensors.has(t));
+  for (const n of nodes) for (const o of n.outputs) if (quantizedTensors.has(o)) ordered.push(o);
+  report.activations = ordered;
+  const calibrate = [...new Set(ordered.map((t) => scaleSource.get(t)!))];
+  return { activations: ordered, scaleSource, calibrate, report };
+}
+
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Symmetric per-channel int8 quantization of a weight along `axis`. */
+export function quantizeWeightPerChannel(w: Float32Array, dims: readonly number[], axis: number, qmax = 127): { q: Int8Array; scales: Float32Array } {
+  const channels = dims[axis]!;
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const amax = new Float64Array(channels);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      const base = (o * channels + c) * inner;
+      let m = amax[c]!;
+      for (let k = 0; k < inner; k++) {
+        const a = Math.abs(w[base + k]!);
+        if (a > m) m = a;
+      }
+      amax[c] = m;
+    }
+  const scales = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) scales[c] = Math.max(amax[c]!, 1e-30) / qmax;
+  const q = new Int8Array(w.length);
+  for (let o = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++) {
+      const base = (o * channels + c) * inner;
+      const s = scales[c]!;
+      for (let k = 0; k < inner; k++) q[base + k] = Math.max(-qmax, Math.min(qmax, roundHalfEven(w[base + k]! / s)));
+    }
+  return { q, scales };
+}
+
+/**
+ * Insert Q/DQ pairs as planned, with `scales` (tensor -> int8 scale = amax/127) for every tensor in
+ * `plan.calibrate`. Returns the new model and the placement report.
+ */
+export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>, options: QdqOptions & { plan?: QdqPlan } = {}): { model: OnnxModel; report: QdqReport } {
+  const target = options.target ?? 'onnxruntime';
+  const reduceRange = options.reduceRange ?? target === 'onnxruntime';
+  const plan = options.plan ?? planQdq(model, options);
+  const graph = model.graph;
+  for (const t of plan.calibrate) {
+    const s = scales.get(t);
+    if (s === undefined) throw new TrtnError('ERR_CALIB_CACHE', `no scale for tensor '${t}' (needed by the Q/DQ placement)`, { tensor: t });
+    if (!(Number.isFinite(s) && s > 0)) throw new TrtnError('ERR_CALIB_CACHE', `scale of tensor '${t}' is ${s}; it must be a positive finite number`, { tensor: t });
+  }
+  const names = new NameGenerator(graph);
+  const newInits: OnnxTensor[] = [];
+  const scaleName = new Map<string, string>();
+  let zpName: string | undefined;
+  const zeroPoint = (): string => {
+    if (!zpName) {
+      zpName = names.next('qdq_zero_point_int8');
+      newInits.push(makeTensor(zpName, new Int8Array([0]), []));
+    }
+    return zpName;
+  };
+  const activationScale = (t: string): { name: string; value: number } => {
+    const source = plan.scaleSource.get(t) ?? t;
+    const value = Math.fround(scales.get(source)!);
+    let name = scaleName.get(source);
+    if (!name) {
+      name = names.next(`${source}_scale`);
+      scaleName.set(source, name);
+      newInits.push(makeTensor(name, new Float32Array([value]), []));
+    }
+    return { name, value };
+  };
+  const quantized = new Set(plan.activations);
+  const dqName = new Map<string, string>();
+  const qdqFor = (t: string): OnnxNode[] => {
+    const { name: s } = activationScale(t);
+    const q = names.next(`${t}_quantized`);
+    const quantize = makeNode('QuantizeLinear', [t, s, zeroPoint()], [q], { name: names.next(`${t}_QuantizeLinear`) });
+    const dq = names.next(`${t}_dequantized`);
+    dqName.set(t, dq);
+    return [quantize, makeNode('DequantizeLinear', [q, s, zeroPoint()], [dq], { name: names.next(`${t}_DequantizeLinear`) })];
+  };
+  const computeNodes = new Set(plan.report.quantized.map((e) => e.node));
+  const out: OnnxNode[] = [];
+  for (const input of graph.inputs) if (quantized.has(input.name)) out.push(...qdqFor(input.name));
+  topologicalSort(graph).forEach((node) => {
+    const index = graph.nodes.indexOf(node);
+    let inputs = node.inputs.map((t) => dqName.get(t) ?? t);
+    if (computeNodes.has(label(node, index))) {
+      const axis = weightAxis(node);
+      const w = findInitializer(graph, node.inputs[1]!)!;
+      const wf = tensorToFloat32(w);
+      const { q, scales: ws } = quantizeWeightPerChannel(wf, w.dims, axis, reduceRange ? 63 : 127);
+      const wScale = names.next(`${w.name}_scale`);
+      const wZp = names.next(`${w.name}_zero_point`);
+      newInits.push(makeTensor(wScale, ws, [ws.length]), makeTensor(wZp, new Int8Array(ws.length), [ws.length]));
+      const wDq = names.next(`${w.name}_dequantized`);
+      if (target === 'onnxruntime') {
+        const wq = names.next(`${w.name}_quantized`);
+        newInits.push(makeTensor(wq, q, w.dims));
+        out.push(makeNode('DequantizeLinear', [wq, wScale, wZp], [wDq], { name: names.next(`${w.name}_DequantizeLinear`), attributes: { axis } }));
+      } else {
+        const wq = names.next(`${w.name}_quantized`);
+        out.push(
+          makeNode('QuantizeLinear', [w.name, wScale, wZp], [wq], { name: names.next(`${w.name}_QuantizeLinear`), attributes: { axis } }),
+          makeNode('DequantizeLinear', [wq, wScale, wZp], [wDq], { name: names.next(`${w.name}_DequantizeLinear`), attributes: { axis } }),
+        );
+      }
+      inputs[1] = wDq;
+      const biasName = node.inputs[2];
+      const bias = biasName ? findInitializer(graph, biasName) : undefined;
+      if (target === 'onnxruntime' && bias && bias.dataType === DataType.FLOAT && bias.dims.length === 1 && bias.dims[0] === ws.length) {
+        const sx = activationScale(node.inputs[0]!).value;
+        const bf = tensorToFloat32(bias);
+        const bq = new Int32Array(bf.length);
+        const bs = new Float32Array(bf.length);
+        for (let c = 0; c < bf.length; c++) {
+          bs[c] = sx * ws[c]!;
+          bq[c] = Math.max(-2147483647, Math.min(2147483647, roundHalfEven(bf[c]! / bs[c]!)));
+        }
+        const bqName = names.next(`${bias.name}_quantized`);
+        const bsName = names.next(`${bias.name}_scale`);
+        const bzName = names.next(`${bias.name}_zero_point`);
+        const bDq = names.next(`${bias.name}_dequantized`);
+        newInits.push(makeTensor(bqName, bq, bias.dims), makeTensor(bsName, bs, [bs.length]), makeTensor(bzName, new Int32Array(bs.length), [bs.length]));
+        out.push(makeNode('DequantizeLinear', [bqName, bsName, bzName], [bDq], { name: names.next(`${bias.name}_DequantizeLinear`), attributes: { axis: 0 } }));
+        inputs[2] = bDq;
+      }
+    }
+    // See the module comment: for ONNX Runtime an int8 Relu is LeakyRelu(alpha=0), which it fuses into QLinearLeakyRelu.
+    if (target === 'onnxruntime' && node.opType === 'Relu' && isDefaultDomain(node) && quantized.has(node.inputs[0]!) && quantized.has(node.outputs[0]!))
+      out.push({ ...node, opType: 'LeakyRelu', inputs, attributes: [{ name: 'alpha', type: AttributeType.FLOAT, f: 0 }] });
+    else out.push({ ...node, inputs });
+    for (const o of node.outputs) if (quantized.has(o)) out.push(...qdqFor(o));
+  });
+  const used = new Set<string>(graph.outputs.map((v) => v.name));
+  for (const n of out) for (const x of n.inputs) used.add(x);
+  const initializers = [...graph.initializers.filter((t) => used.has(t.name)), ...newInits];
+  const initNames = new Set(graph.initializers.map((t) => t.name));
+  const inputs = graph.inputs.filter((v) => !initNames.has(v.name) || used.has(v.name));
+  return { model: { ...model, graph: { ...graph, nodes: out, initializers, inputs } }, report: plan.report };
+}

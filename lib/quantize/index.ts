@@ -1,0 +1,142 @@
+/**
+ * quantizeModel: the end-to-end pipeline the onnxruntime backend and the CLI share.
+ * int8: fold BatchNorm -> plan Q/DQ placement -> scales from a calibration cache, or calibrate on `data`
+ * (a stratified subset of `calibSize` images when `data` is a Dataset) -> write the cache if asked -> insert Q/DQ.
+ * fp16: convert weights and activations to float16, float32 at the model boundary.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { TrtnError } from '../errors.js';
+import type { CalibAlgorithm } from '../engine/options.js';
+import type { Progress } from '../engine/types.js';
+import type { DataSource } from '../data/types.js';
+import { ItemDataset, subset } from '../data/dataset.js';
+import { isDataset } from '../data/source.js';
+import { calibrate, type CalibrationResult } from '../calib/calibrate.js';
+import { calibratorName, readCalibrationCache, writeCalibrationCache } from '../calib/cache.js';
+import { foldBatchNormDetailed } from '../onnx/fold.js';
+import { loadModel } from '../onnx/io.js';
+import type { OnnxModel } from '../onnx/model.js';
+import { insertQdq, planQdq, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
+import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
+
+export const DEFAULT_CALIB_SIZE = 512;
+
+export interface QuantizeOptions {
+  precision: 'int8' | 'fp16';
+  /** Calibration data (int8), unless `cache` holds every needed scale. */
+  data?: DataSource;
+  algorithm?: CalibAlgorithm;
+  /** Images used for calibration (default 512; a Dataset gives a stratified, seeded subset). */
+  calibSize?: number;
+  batchSize?: number;
+  percentile?: number;
+  /** TensorRT calibration cache: a path (read when it exists, else written after calibrating) or cache bytes. */
+  cache?: string | Uint8Array;
+  /** Which runtime the Q/DQ model is laid out for (default 'onnxruntime'). */
+  target?: QdqTarget;
+  /** Op types or node names to keep float (int8) / in FP32 (fp16). */
+  exclude?: string[];
+  keepFp32?: string[];
+  seed?: number;
+  intraOpThreads?: number;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+export interface QuantizeReport {
+  precision: 'int8' | 'fp16';
+  /** Where the scales came from: 'calibration' or 'cache'. */
+  scalesFrom?: 'calibration' | 'cache';
+  algorithm?: CalibAlgorithm;
+  calibImages?: number;
+  foldedBatchNorms: string[];
+  qdq?: QdqReport;
+  fp16?: Fp16Report;
+  calibration?: CalibrationResult['seconds'];
+  /** Human summary, e.g. 'qdq-int8 (entropy, 512 images)'. */
+  path: string;
+}
+
+export interface QuantizeResult {
+  model: OnnxModel;
+  /** int8 scale per calibrated tensor (empty for fp16). */
+  scales: Map<string, number>;
+  report: QuantizeReport;
+}
+
+/** Calibration set: a stratified subset of a Dataset, or the first `calibSize` items of any other source. */
+export function calibrationSource(data: DataSource, calibSize: number, seed = 0): { source: DataSource; limit?: number } {
+  if (isDataset(data) && data instanceof ItemDataset) {
+    return { source: data.length > calibSize ? subset(data, calibSize, { stratified: true, seed }) : data };
+  }
+  return { source: data, limit: calibSize };
+}
+
+function readCache(cache: string | Uint8Array): ReturnType<typeof readCalibrationCache> | undefined {
+  if (typeof cache !== 'string') return readCalibrationCache(cache);
+  if (!existsSync(cache)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(cache, 'utf8');
+  } catch (err) {
+    throw new TrtnError('ERR_CALIB_CACHE', `cannot read calibration cache '${cache}': ${(err as Error).message}`, { file: cache });
+  }
+  return readCalibrationCache(text, cache);
+}
+
+export async function quantizeModel(source: OnnxModel | string | Uint8Array, options: QuantizeOptions): Promise<QuantizeResult> {
+  const model = typeof source === 'string' || source instanceof Uint8Array ? loadModel(source) : source;
+  if (options.precision === 'fp16') {
+    const { model: converted, report } = convertToFp16(model, { keepFp32: options.keepFp32 });
+    return { model: converted, scales: new Map(), report: { precision: 'fp16', foldedBatchNorms: [], fp16: report, path: 'fp16-converted-onnx' } };
+  }
+  if (options.precision !== 'int8') throw new TrtnError('ERR_INVALID_ARG', `quantizeModel precision must be 'int8' or 'fp16', got ${JSON.stringify(options.precision)}`);
+  const folded = foldBatchNormDetailed(model);
+  const qdqOptions = { target: options.target, exclude: options.exclude };
+  const plan = planQdq(folded.model, qdqOptions);
+  const algorithm = options.algorithm ?? 'entropy';
+  const cached = options.cache !== undefined ? readCache(options.cache) : undefined;
+  let scales: Map<string, number>;
+  let report: QuantizeReport;
+  if (cached) {
+    const missing = plan.calibrate.filter((t) => !cached.scales.has(t));
+    if (missing.length > 0) {
+      const where = typeof options.cache === 'string' ? ` '${options.cache}'` : '';
+      throw new TrtnError('ERR_CALIB_CACHE', `calibration cache${where} has no scale for tensor '${missing[0]}'${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`, { tensor: missing[0], ...(typeof options.cache === 'string' ? { file: options.cache } : {}) });
+    }
+    scales = cached.scales;
+    report = { precision: 'int8', scalesFrom: 'cache', foldedBatchNorms: folded.folded, path: `qdq-int8 (scales from calibration cache ${cached.calibrator})` };
+  } else {
+    if (options.data === undefined) throw new TrtnError('ERR_INVALID_ARG', 'int8 quantization needs data to calibrate on, or a calibration cache');
+    const calibSize = options.calibSize ?? 512;
+    const { source: calibData, limit } = calibrationSource(options.data, calibSize, options.seed);
+    const result = await calibrate(folded.model, plan.calibrate, calibData, {
+      algorithm,
+      batchSize: options.batchSize,
+      limit,
+      percentile: options.percentile,
+      intraOpThreads: options.intraOpThreads,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+    scales = result.scales;
+    if (typeof options.cache === 'string') {
+      try {
+        writeFileSync(options.cache, writeCalibrationCache(scales, { calibrator: calibratorName(algorithm) }));
+      } catch (err) {
+        throw new TrtnError('ERR_CALIB_CACHE', `cannot write calibration cache '${options.cache}': ${(err as Error).message}`, { file: options.cache });
+      }
+    }
+    report = {
+      precision: 'int8',
+      scalesFrom: 'calibration',
+      algorithm,
+      calibImages: result.images,
+      foldedBatchNorms: folded.folded,
+      calibration: result.seconds,
+      path: `qdq-int8 (${algorithm}, ${result.images} images)`,
+    };
+  }
+  const { model: quantized, report: qdq } = insertQdq(folded.model, scales, { ...qdqOptions, plan });
+  return { model: quantized, scales, report: { ...report, qdq } };
+}

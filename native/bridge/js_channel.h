@@ -1,0 +1,55 @@
+// A channel from native threads to the JS thread of one env (a thread-safe function without a JS callback).
+// Posting never blocks and is safe until the env shuts down; after that (or after Close) it returns false.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace trtn {
+
+// A napi_ref that is created and deleted on the JS thread only. Its destructor does nothing, so owners that
+// may die on a native thread (or after env teardown) never call N-API from the wrong place.
+class JsRef {
+ public:
+  JsRef() = default;
+  JsRef(Napi::Env env, Napi::Value value);
+  JsRef(const JsRef&) = delete;
+  JsRef& operator=(const JsRef&) = delete;
+  Napi::Value Value(Napi::Env env) const;
+  bool IsEmpty() const { return ref_ == nullptr; }
+  void Release(Napi::Env env);  // JS thread only
+
+ private:
+  napi_ref ref_ = nullptr;
+};
+
+class JsChannel : public std::enable_shared_from_this<JsChannel> {
+ public:
+  using Handler = std::function<void(Napi::Env)>;
+
+  static std::shared_ptr<JsChannel> Create(Napi::Env env, const std::string& name);
+  ~JsChannel() = default;
+
+  // Queue `fn` to run on the JS thread. False (fn dropped) once the env shuts down or Close() was called.
+  bool Post(Handler fn);
+  // Stop accepting posts; already queued handlers still run. Any thread.
+  void Close();
+  bool IsOpen();
+  // Whether this channel keeps the event loop alive (JS thread only).
+  void SetReferenced(Napi::Env env, bool ref);
+
+ private:
+  JsChannel() = default;
+  static void CallJs(napi_env env, napi_value, void* context, void* data);
+  static void Finalize(napi_env env, void* data, void* hint);
+
+  std::mutex mutex_;
+  napi_threadsafe_function tsfn_ = nullptr;
+  bool open_ = false;
+};
+
+}  // namespace trtn

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { TensorStats } from '../../lib/calib/histogram.js';
+import { entropyAmax, entropyDivergence, minmaxAmax, percentileAmax, computeAmax, scaleFromAmax } from '../../lib/calib/algorithms.js';
+import { isTrtnError } from '../../lib/errors.js';
+
+function statsOf(bins: number[], range: number, min: number, max: number): TensorStats {
+  const s = new TensorStats('t', bins.length);
+  s.bins.set(bins);
+  s.range = range;
+  s.min = min;
+  s.max = max;
+  s.count = bins.reduce((a, b) => a + b, 0);
+  return s;
+}
+
+describe('TensorStats histogram of |x|', () => {
+  it('bins the first batch over [0, its largest |x|], the maximum landing in the last bin', () => {
+    const s = new TensorStats('x', 4);
+    s.add(new Float32Array([0, 1, -2, 4]));
+    expect(s.range).toBe(4);
+    expect(Array.from(s.bins)).toEqual([1, 1, 1, 1]);
+    expect([s.min, s.max, s.count, s.absMax]).toEqual([-2, 4, 4, 4]);
+  });
+
+  it('re-bins by a power of two when a later batch exceeds the range', () => {
+    const s = new TensorStats('x', 4);
+    s.add(new Float32Array([0, 1, -2, 4]), 0);
+    s.add(new Float32Array([8]), 1); // x2: [1+1, 1+1, 0, 0], then 8 -> last bin
+    expect(s.range).toBe(8);
+    expect(Array.from(s.bins)).toEqual([2, 2, 0, 1]);
+    s.add(new Float32Array([-20]), 2); // 8*2 < 20 <= 8*4: range 32, merge by 4 -> [5,0,0,0]; 20/8 = bin 2
+    expect(s.range).toBe(32);
+    expect(Array.from(s.bins)).toEqual([5, 0, 1, 0]);
+    expect([s.min, s.max, s.count]).toEqual([-20, 8, 6]);
+  });
+
+  it('keeps an all-zero tensor in bin 0 with range 0', () => {
+    const s = new TensorStats('z', 8);
+    s.add(new Float32Array(10));
+    expect(s.range).toBe(0);
+    expect(s.bins[0]).toBe(10);
+    expect(minmaxAmax(s)).toBe(0);
+    expect(entropyAmax(s)).toBe(0);
+    expect(scaleFromAmax(0)).toBeGreaterThan(0);
+  });
+
+  it('rejects NaN and Inf with ERR_CALIB_DATA naming the tensor and batch', () => {
+    const s = new TensorStats('conv1_out', 16);
+    s.add(new Float32Array([1, 2]), 0);
+    let err: unknown;
+    try {
+      s.add(new Float32Array([1, NaN]), 3);
+    } catch (e) {
+      err = e;
+    }
+    expect(isTrtnError(err, 'ERR_CALIB_DATA')).toBe(true);
+    expect((err as Error).message).toMatch(/conv1_out.*NaN.*batch 3/);
+    expect(() => new TensorStats('y', 16).add(new Float32Array([Infinity]), 7)).toThrow(/'y' has \+Inf at index 0 in calibration batch 7/);
+    expect(() => s.add(new Float32Array([-Infinity]), 1)).toThrow(/-Inf/);
+  });
+});
+
+describe('threshold algorithms (hand-computed)', () => {
+  it('minmax is the largest |x|', () => {
+    const s = new TensorStats('x', 16);
+    s.add(new Float32Array([-3.5, 1, 2]));
+    expect(minmaxAmax(s)).toBe(3.5);
+    expect(computeAmax(s, 'minmax')).toBe(3.5);
+  });
+
+  it('percentile returns the upper edge of the bin reaching p% of the counts, capped at the max', () => {
+    const s = statsOf([50, 30, 15, 5], 4, -3.9, 3.9);
+    expect(percentileAmax(s, 50)).toBe(1); // 50 of 100 reached in bin 0
+    expect(percentileAmax(s, 80)).toBe(2); // 50, 80
+    expect(percentileAmax(s, 95)).toBe(3); // 50, 80, 95
+    expect(percentileAmax(s, 96)).toBeCloseTo(3.9, 12); // bin 3's edge 4 capped at |x|max 3.9
+    expect(computeAmax(s, 'percentile', { percentile: 80 })).toBe(2);
+  });
+
+  it('entropy: KL of each candidate matches the hand computation and the minimum wins', () => {
+    // hist [4, 2, 0, 1], 2 levels. kept=2: P=[4,3]/7, Q=[4,2]/6 -> 0.0196201
+    // kept=3: P=[4,2,1]/7, Q=[4,1,1]/6 -> 0.0438914; kept=4: P=[4,2,0,1]/7, Q=[3,3,0,1]/7 -> 0.0485426
+    const hist = [4, 2, 0, 1];
+    const kl2 = (4 / 7) * Math.log(4 / 7 / (2 / 3)) + (3 / 7) * Math.log(3 / 7 / (1 / 3));
+    expect(kl2).toBeCloseTo(0.0196201, 6);
+    expect(entropyDivergence(hist, 2, 2)).toBeCloseTo(0.0196201, 6);
+    expect(entropyDivergence(hist, 3, 2)).toBeCloseTo(0.0438914, 6);
+    expect(entropyDivergence(hist, 4, 2)).toBeCloseTo(0.0485426, 6);
+    const s = statsOf(hist, 4, 0, 4);
+    expect(entropyAmax(s, 2)).toBe(2); // kept=2 bins of width 1
+  });
+
+  it('entropy: a candidate where P > 0 meets Q = 0 never wins; ties keep the first', () => {
+    // hist [4, 0, 0, 2]: kept=2 puts the outliers on bin 1 whose group has no count -> Infinity.
+    expect(entropyDivergence([4, 0, 0, 2], 2, 2)).toBe(Infinity);
+    // hist [4, 2, 0, 2]: kept=2 and kept=3 both give 0.5 ln 1.125; kept=4 gives less.
+    expect(entropyDivergence([4, 2, 0, 2], 2, 2)).toBeCloseTo(0.5 * Math.log(1.125), 9);
+    expect(entropyDivergence([4, 2, 0, 2], 3, 2)).toBeCloseTo(0.5 * Math.log(1.125), 9);
+    expect(entropyAmax(statsOf([4, 2, 0, 2], 4, 0, 3.5), 2)).toBe(3.5); // kept=4 -> edge 4, capped at 3.5
+  });
+
+  it('entropy on 2048 bins clips a long tail: amax well below the max of a Gaussian sample', () => {
+    const s = new TensorStats('g');
+    let seed = 1;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const v = new Float32Array(200_000);
+    for (let i = 0; i < v.length; i++) v[i] = Math.sqrt(-2 * Math.log(rnd() || 1e-9)) * Math.cos(2 * Math.PI * rnd());
+    s.add(v);
+    const amax = entropyAmax(s);
+    expect(amax).toBeLessThan(s.absMax);
+    expect(amax).toBeGreaterThan(2.5); // a unit Gaussian keeps at least ~2.5 sigma
+    expect(() => computeAmax(s, 'legacy-entropy')).toThrow(/TensorRT/);
+  });
+});
