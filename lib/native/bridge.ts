@@ -13,6 +13,13 @@ export interface NativeJob<T> {
   cancel(reason?: string): void;
 }
 
+/** ERR_ABORTED before any native work starts when the signal is already aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) {
+    throw new TrtnError('ERR_ABORTED', `${what} aborted before it started${signal.reason instanceof Error ? `: ${signal.reason.message}` : ''}`);
+  }
+}
+
 /** Await a native job, cancelling it when `signal` aborts (the job then rejects with ERR_ABORTED). */
 export async function awaitNativeJob<T>(job: NativeJob<T>, signal?: AbortSignal, what = 'operation'): Promise<T> {
   if (!signal) return job.promise;
@@ -149,6 +156,7 @@ export async function pullBatchesNatively(
   source: DataSource,
   options: { inputs: PullTestInput[]; batches: number; workMs?: number; batchSize?: number; signal?: AbortSignal },
 ): Promise<PullTestResult> {
+  throwIfAborted(options.signal, 'batch pull');
   const addon = nativeAddon() as unknown as BridgeAddon;
   const puller = batchPuller(source, { inputs: options.inputs.map((i) => i.name), batchSize: options.batchSize });
   const job = addon.bridgePullBatches(puller.pull, { inputs: options.inputs, batches: options.batches, workMs: options.workMs ?? 0 });

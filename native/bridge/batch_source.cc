@@ -122,29 +122,40 @@ void BatchSource::Start(Napi::Env env, const std::shared_ptr<BatchSource>& self,
     request->Finish({"ERR_ABORTED", "the calibration data loader was released"}, false);
     return;
   }
-  Napi::Value result;
-  try {
-    result = self->pull_.Value(env).As<Napi::Function>().Call({});
-  } catch (const Napi::Error& err) {
-    request->Finish({"ERR_CALIB_DATA", "the calibration data loader threw: " + ErrorText(err.Value())}, false);
+  napi_value result = nullptr;
+  std::string why;
+  CallStatus status = SafeCall(env, self->pull_.Value(env), env.Undefined(), {}, &result, &why);
+  if (status == CallStatus::kTerminating) {
+    request->Finish({"ERR_ABORTED", "the JavaScript environment is shutting down"}, false);
     return;
   }
-  if (!result.IsPromise()) {
-    Settle(env, request, result);
+  if (status == CallStatus::kThrew) {
+    request->Finish({"ERR_CALIB_DATA", "the calibration data loader threw: " + why}, false);
     return;
   }
-  Napi::Object promise = result.As<Napi::Object>();
+  Napi::Value value(env, result);
+  if (!value.IsPromise()) {
+    Settle(env, request, value);
+    return;
+  }
+  Napi::Object promise = value.As<Napi::Object>();
   Napi::Function onFulfilled = Napi::Function::New(env, [request](const Napi::CallbackInfo& info) {
     Settle(info.Env(), request, info.Length() > 0 ? info[0] : info.Env().Undefined());
   });
   Napi::Function onRejected = Napi::Function::New(env, [request](const Napi::CallbackInfo& info) {
-    std::string why = info.Length() > 0 ? ErrorText(info[0]) : "unknown error";
-    request->Finish({"ERR_CALIB_DATA", "the calibration data loader failed: " + why}, false);
+    std::string reason = info.Length() > 0 ? ErrorText(info[0]) : "unknown error";
+    request->Finish({"ERR_CALIB_DATA", "the calibration data loader failed: " + reason}, false);
   });
-  try {
-    promise.Get("then").As<Napi::Function>().Call(promise, {onFulfilled, onRejected});
-  } catch (const Napi::Error& err) {
-    request->Finish({"ERR_CALIB_DATA", "the calibration data loader returned an unusable promise: " + ErrorText(err.Value())}, false);
+  napi_value then = nullptr;
+  if (napi_get_named_property(env, promise, "then", &then) != napi_ok) {
+    request->Finish({"ERR_ABORTED", "the JavaScript environment is shutting down"}, false);
+    return;
+  }
+  status = SafeCall(env, then, promise, {onFulfilled, onRejected}, nullptr, &why);
+  if (status != CallStatus::kOk) {
+    request->Finish(status == CallStatus::kThrew ? JobError{"ERR_CALIB_DATA", "the calibration data loader returned an unusable promise: " + why}
+                                                 : JobError{"ERR_ABORTED", "the JavaScript environment is shutting down"},
+                    false);
   }
 }
 

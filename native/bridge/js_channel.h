@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace trtn {
 
@@ -26,6 +27,13 @@ class JsRef {
  private:
   napi_ref ref_ = nullptr;
 };
+
+// Call a JS function from a channel handler without node-addon-api's exception path: when a worker is terminated
+// while the function runs, the pending "exception" is V8's termination, which node-addon-api cannot wrap (it
+// aborts the process). Returns kOk, kThrew (with the error's message) or kTerminating (stop touching JS).
+enum class CallStatus { kOk, kThrew, kTerminating };
+CallStatus SafeCall(napi_env env, napi_value fn, napi_value recv, const std::vector<napi_value>& args, napi_value* result,
+                    std::string* error);
 
 class JsChannel : public std::enable_shared_from_this<JsChannel> {
  public:
@@ -46,8 +54,12 @@ class JsChannel : public std::enable_shared_from_this<JsChannel> {
   JsChannel() = default;
   static void CallJs(napi_env env, napi_value, void* context, void* data);
   static void Finalize(napi_env env, void* data, void* hint);
+  static void OnEnvCleanup(void* arg);
 
   std::mutex mutex_;
+  // Set when the env starts shutting down (worker terminate): JS can no longer run, so queued handlers are
+  // dropped. This hook is registered after the thread-safe function's own, so it runs before it.
+  std::atomic<bool> envClosing_{false};
   napi_threadsafe_function tsfn_ = nullptr;
   bool open_ = false;
 };

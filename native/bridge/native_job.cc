@@ -16,10 +16,48 @@ void JobContext::SleepMs(int ms) const {
 
 namespace {
 
+// Raw N-API for settling: a worker terminated mid-settle must not reach node-addon-api's fatal error path.
 struct JobState {
-  explicit JobState(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise::Deferred deferred;
+  explicit JobState(Napi::Env env) {
+    if (napi_create_promise(env, &deferred, &promise) != napi_ok) throw Napi::Error::New(env, "cannot create a promise");
+  }
+  napi_deferred deferred = nullptr;
+  napi_value promise = nullptr;  // valid only during StartJob
 };
+
+// TrtnError(code, message) through the registered class, else a plain Error with `code`; null when JS cannot run.
+napi_value MakeJobError(napi_env env, const JobError& error) {
+  napi_value code = nullptr, message = nullptr, out = nullptr;
+  napi_create_string_utf8(env, error.code.c_str(), error.code.size(), &code);
+  napi_create_string_utf8(env, error.message.c_str(), error.message.size(), &message);
+  AddonData* data = GetAddonData(Napi::Env(env));
+  if (data != nullptr && !data->errorClass.IsEmpty()) {
+    napi_value args[] = {code, message};
+    if (napi_new_instance(env, data->errorClass.Value(), 2, args, &out) != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      napi_value ignored = nullptr;
+      if (pending) napi_get_and_clear_last_exception(env, &ignored);
+      out = nullptr;
+    }
+  }
+  if (out == nullptr) {
+    if (napi_create_error(env, code, message, &out) != napi_ok) return nullptr;
+    napi_set_named_property(env, out, "code", code);
+  }
+  napi_value details = nullptr;
+  napi_valuetype type = napi_undefined;
+  if (napi_get_named_property(env, out, "details", &details) != napi_ok || napi_typeof(env, details, &type) != napi_ok || type != napi_object) {
+    if (napi_create_object(env, &details) != napi_ok) return out;
+    napi_set_named_property(env, out, "details", details);
+  }
+  for (const auto& entry : error.details) {
+    napi_value v = nullptr;
+    napi_create_string_utf8(env, entry.second.c_str(), entry.second.size(), &v);
+    napi_set_named_property(env, details, entry.first.c_str(), v);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -43,21 +81,20 @@ Napi::Object StartJob(Napi::Env env, const std::string& name, JobWork work, std:
     auto shared = std::make_shared<JobOutcome>(std::move(outcome));
     context.channel->Post([state, shared, cleanupKey](Napi::Env env) {
       UnregisterCleanup(env, cleanupKey);
-      if (shared->error.ok()) {
+      JobError error = shared->error;
+      napi_value value = nullptr;
+      if (error.ok()) {
         try {
-          state->deferred.Resolve(shared->value ? shared->value(env) : env.Undefined());
+          value = shared->value ? static_cast<napi_value>(shared->value(env)) : static_cast<napi_value>(env.Undefined());
         } catch (const Napi::Error& err) {
-          state->deferred.Reject(err.Value());
+          error = {"ERR_INFERENCE", std::string("could not return the result: ") + err.what()};
         }
+      }
+      if (error.ok()) {
+        napi_resolve_deferred(env, state->deferred, value);
       } else {
-        Napi::Object error = MakeError(env, shared->error.code, shared->error.message).Value();
-        Napi::Value details = error.Get("details");
-        if (!details.IsObject()) {
-          details = Napi::Object::New(env);
-          error.Set("details", details);
-        }
-        for (const auto& entry : shared->error.details) details.As<Napi::Object>().Set(entry.first, entry.second);
-        state->deferred.Reject(error);
+        napi_value rejection = MakeJobError(env, error);
+        if (rejection != nullptr) napi_reject_deferred(env, state->deferred, rejection);
       }
       if (shared->cleanup) shared->cleanup(env);
     });
@@ -65,7 +102,7 @@ Napi::Object StartJob(Napi::Env env, const std::string& name, JobWork work, std:
   }).detach();
 
   Napi::Object handle = Napi::Object::New(env);
-  handle.Set("promise", state->deferred.Promise());
+  handle.Set("promise", Napi::Value(env, state->promise));
   handle.Set("cancel", Napi::Function::New(env, [token](const Napi::CallbackInfo& info) {
     std::string reason = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value()
                                                                  : std::string("the operation was aborted");

@@ -79,10 +79,7 @@ class ProgressMonitor : public nvinfer1::IProgressMonitor {
       p.Set("phase", phase);
       p.Set("step", step);
       p.Set("steps", steps);
-      try {
-        fn.As<Napi::Function>().Call({p});
-      } catch (const Napi::Error&) {
-      }
+      SafeCall(env, fn, env.Undefined(), {p}, nullptr, nullptr);
     });
   }
   const JobContext* context_;

@@ -24,11 +24,8 @@ void LogSink::Log(nvinfer1::ILogger::Severity severity, const char* message) {
     if (logger->IsEmpty()) return;
     Napi::Value fn = logger->Value(env);
     if (!fn.IsFunction()) return;
-    try {
-      fn.As<Napi::Function>().Call({Napi::String::New(env, name), Napi::String::New(env, text)});
-    } catch (const Napi::Error&) {
-      // A throwing logger must not break the build it observes.
-    }
+    // A throwing logger must not break the build it observes.
+    SafeCall(env, fn, env.Undefined(), {Napi::String::New(env, name), Napi::String::New(env, text)}, nullptr, nullptr);
   });
 }
 

@@ -5,7 +5,7 @@ import type { Availability, Backend, ModelSource } from '../../engine/backend.js
 import type { BuildOptions, LoadOptions } from '../../engine/options.js';
 import type { Logger, Severity } from '../../engine/types.js';
 import { tryNativeAddon } from '../../native/addon.js';
-import { awaitNativeJob, batchPuller, withLoaderCause, type BatchPuller } from '../../native/bridge.js';
+import { awaitNativeJob, batchPuller, throwIfAborted, withLoaderCause, type BatchPuller } from '../../native/bridge.js';
 import { convertForExplicitPath } from './explicit.js';
 import { TensorRtEngine, precisionFromLayerInfo } from './engine.js';
 import { hasTensorRt, type NativeBuildOptions, type TrtAddon } from './native.js';
@@ -117,6 +117,7 @@ export async function buildTensorRtEngine(model: ModelSource, options: BuildOpti
   }
 
   let result;
+  throwIfAborted(options.signal, 'engine build');
   try {
     result = await awaitNativeJob(addon.trtBuild(baton), options.signal, 'engine build');
   } catch (err) {
