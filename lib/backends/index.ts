@@ -1,1 +1,2 @@
-// Importing this module registers every backend with lib/engine/backend.ts, in the order 'auto' tries them.
+// Importing this module registers every backend with lib/engine/backend.ts; 'auto' tries tensorrt first.
+import './tensorrt/index.js';
