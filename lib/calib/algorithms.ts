@@ -107,13 +107,17 @@ export function entropyAmax(stats: TensorStats, levels = ENTROPY_LEVELS): number
   const stop = Math.max(levels, lastNonZero + 1);
   let best = stop;
   let bestKl = Infinity;
+  // The zero spike (half of every post-Relu tensor) would dominate the divergence: bin 0 counts as bin 1 does.
+  const hist = Float64Array.from(bins);
+  hist[0] = hist[1]!;
+  const bins2 = hist;
   let total = 0;
-  for (let k = 0; k < bins.length; k++) total += bins[k]!;
+  for (let k = 0; k < bins2.length; k++) total += bins2[k]!;
   // outliers(kept) = counts at or past `kept`, kept running from the top down.
   const above = new Float64Array(bins.length + 1);
-  for (let k = bins.length - 1; k >= 0; k--) above[k] = above[k + 1]! + bins[k]!;
+  for (let k = bins2.length - 1; k >= 0; k--) above[k] = above[k + 1]! + bins2[k]!;
   for (let kept = levels; kept <= stop; kept++) {
-    const kl = divergence(bins, kept, levels, total, above[kept]!);
+    const kl = divergence(bins2, kept, levels, total, above[kept]!);
     if (kl < bestKl) {
       bestKl = kl;
       best = kept;

@@ -98,6 +98,12 @@ export async function collectStatistics(model: OnnxModel, tensors: readonly stri
 
 export interface CalibrateOptions extends CollectOptions, ThresholdOptions {
   algorithm?: CalibAlgorithm;
+  /**
+   * Algorithm for the model's own inputs (default 'minmax'). Input data is often discrete (256 pixel levels) with a
+   * spike (the background value): the KL search cannot see quantization error there and clips at the spike,
+   * which cuts every foreground pixel; the input's range is the data's range anyway.
+   */
+  inputAlgorithm?: CalibAlgorithm;
 }
 
 export interface CalibrationResult {
@@ -119,8 +125,9 @@ export async function calibrate(model: OnnxModel, tensors: readonly string[], da
   const t0 = performance.now();
   const amax = new Map<string, number>();
   const scales = new Map<string, number>();
+  const graphInputs = new Set(feedInputs(model.graph).map((v) => v.name));
   for (const [name, s] of collected.stats) {
-    const a = computeAmax(s, algorithm, options);
+    const a = computeAmax(s, graphInputs.has(name) ? (options.inputAlgorithm ?? 'minmax') : algorithm, options);
     amax.set(name, a);
     scales.set(name, scaleFromAmax(a));
   }

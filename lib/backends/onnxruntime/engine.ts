@@ -1,0 +1,195 @@
+/** Engine over an ONNX Runtime session living in a worker thread. */
+import { writeFile } from 'node:fs/promises';
+import { TrtnError, asTrtnError } from '../../errors.js';
+import { Lifecycle } from '../../engine/lifecycle.js';
+import type {
+  BenchmarkOptions, BenchmarkResult, BenchmarkRow, DType, Engine, Feeds, InferOptions, LatencyStats, Precision, TensorData, TensorInfo,
+} from '../../engine/types.js';
+import { feedInputs } from '../../onnx/graph.js';
+import type { OnnxModel, OnnxValueInfo } from '../../onnx/model.js';
+import { dataTypeName, dataTypeToDType } from '../../onnx/tensor.js';
+import type { WorkerSession } from './session.js';
+
+export function tensorInfo(v: OnnxValueInfo): TensorInfo {
+  const tt = v.type?.tensorType;
+  const dtype = tt ? dataTypeToDType(tt.elemType) : undefined;
+  if (!dtype) throw new TrtnError('ERR_ONNX_MODEL', `tensor '${v.name}' has type ${tt ? dataTypeName(tt.elemType) : 'unknown'}, which the engine API cannot carry`, { tensor: v.name });
+  return { name: v.name, dtype, shape: (tt!.shape ?? []).map((d) => (d === null ? -1 : d)) };
+}
+
+export function modelIO(model: OnnxModel): { inputs: TensorInfo[]; outputs: TensorInfo[] } {
+  return { inputs: feedInputs(model.graph).map(tensorInfo), outputs: model.graph.outputs.map(tensorInfo) };
+}
+
+const ARRAY_OF: Record<DType, string> = {
+  float32: 'Float32Array', float16: 'Uint16Array', int8: 'Int8Array', uint8: 'Uint8Array', int32: 'Int32Array', int64: 'BigInt64Array', bool: 'Uint8Array',
+};
+
+/** ERR_SHAPE / ERR_DTYPE naming the tensor when `feeds` does not fit the model's inputs. */
+export function validateFeeds(feeds: unknown, inputs: readonly TensorInfo[]): asserts feeds is Feeds {
+  if (typeof feeds !== 'object' || feeds === null) throw new TrtnError('ERR_INVALID_ARG', `feeds must be an object keyed by input name (${inputs.map((i) => i.name).join(', ')})`);
+  const f = feeds as Record<string, TensorData>;
+  for (const input of inputs) {
+    const t = f[input.name];
+    if (t === undefined) throw new TrtnError('ERR_SHAPE', `no feed for input '${input.name}' (feeds given: ${Object.keys(f).join(', ') || 'none'})`, { tensor: input.name });
+    if (typeof t !== 'object' || t === null || !ArrayBuffer.isView(t.data) || !Array.isArray(t.dims))
+      throw new TrtnError('ERR_INVALID_ARG', `feed '${input.name}' must be { data: TypedArray, dims: number[], dtype }`, { tensor: input.name });
+    if (t.dtype !== input.dtype) throw new TrtnError('ERR_DTYPE', `feed '${input.name}' is ${String(t.dtype)}; the model takes ${input.dtype}`, { tensor: input.name });
+    if (t.data.constructor.name !== ARRAY_OF[input.dtype])
+      throw new TrtnError('ERR_DTYPE', `feed '${input.name}' (${input.dtype}) needs a ${ARRAY_OF[input.dtype]}, got a ${t.data.constructor.name}`, { tensor: input.name });
+    const shape = input.shape;
+    const dimsOk = t.dims.length === shape.length && t.dims.every((d, i) => Number.isInteger(d) && d > 0 && (typeof shape[i] !== 'number' || shape[i] === -1 || shape[i] === d));
+    if (!dimsOk) throw new TrtnError('ERR_SHAPE', `feed '${input.name}' has dims [${t.dims.join(', ')}]; the model takes [${shape.join(', ')}]`, { tensor: input.name });
+    const count = t.dims.reduce((a, b) => a * b, 1);
+    if ((t.data as { length: number }).length !== count)
+      throw new TrtnError('ERR_SHAPE', `feed '${input.name}' has ${(t.data as { length: number }).length} values; dims [${t.dims.join(', ')}] need ${count}`, { tensor: input.name });
+  }
+  for (const name of Object.keys(f)) {
+    if (!inputs.some((i) => i.name === name)) throw new TrtnError('ERR_SHAPE', `feed '${name}' is not an input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`, { tensor: name });
+  }
+}
+
+export function latencyStats(times: ArrayLike<number>): LatencyStats {
+  const sorted = Float64Array.from(times).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  const n = sorted.length;
+  const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  let sum = 0;
+  for (const t of sorted) sum += t;
+  return { mean: sum / n, median, p90: at(0.9), p99: at(0.99), min: sorted[0]!, max: sorted[n - 1]! };
+}
+
+function sliceRows(t: TensorData, start: number, end: number): TensorData {
+  const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
+  return { data: t.data.subarray(start * per, end * per) as TensorData['data'], dims: [end - start, ...t.dims.slice(1)], dtype: t.dtype };
+}
+
+function concatRows(parts: TensorData[]): TensorData {
+  if (parts.length === 1) return parts[0]!;
+  const total = parts.reduce((a, p) => a + p.data.length, 0);
+  const Ctor = parts[0]!.data.constructor as new (n: number) => TensorData['data'];
+  const data = new Ctor(total);
+  let offset = 0;
+  for (const p of parts) {
+    (data as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(p.data as ArrayLike<unknown>, offset);
+    offset += p.data.length;
+  }
+  return { data, dims: [parts.reduce((a, p) => a + (p.dims[0] ?? 0), 0), ...parts[0]!.dims.slice(1)], dtype: parts[0]!.dtype };
+}
+
+function syntheticFeed(info: TensorInfo, batch: number): TensorData {
+  const dims = info.shape.map((d, i) => (i === 0 && (typeof d !== 'number' || d < 0) ? batch : typeof d === 'number' && d > 0 ? d : 1));
+  const count = dims.reduce((a, b) => a * b, 1);
+  const Ctor = { float32: Float32Array, float16: Uint16Array, int8: Int8Array, uint8: Uint8Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array }[info.dtype];
+  const data = new Ctor(count);
+  if (data instanceof Float32Array) for (let i = 0; i < count; i++) data[i] = Math.sin(i * 12.9898) * 1.5;
+  return { data, dims, dtype: info.dtype };
+}
+
+export class OnnxRuntimeEngine implements Engine {
+  readonly backend = 'onnxruntime' as const;
+  readonly precision: Precision;
+  readonly path: string;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  readonly #bytes: Uint8Array;
+  readonly #session: WorkerSession;
+  readonly #lifecycle: Lifecycle;
+
+  constructor(init: { precision: Precision; path: string; model: OnnxModel; bytes: Uint8Array; session: WorkerSession; name?: string }) {
+    this.precision = init.precision;
+    this.path = init.path;
+    const io = modelIO(init.model);
+    this.inputs = io.inputs;
+    this.outputs = io.outputs;
+    this.#bytes = init.bytes;
+    this.#session = init.session;
+    const session = init.session;
+    this.#lifecycle = new Lifecycle(`engine '${init.name ?? init.model.graph.name}' (onnxruntime, ${init.precision})`, () => session.close());
+    this.#lifecycle.finalizeWith(this);
+  }
+
+  get disposed(): boolean {
+    return this.#lifecycle.disposed;
+  }
+
+  infer(feeds: Feeds, options: InferOptions = {}): Promise<Record<string, TensorData>> {
+    return this.#lifecycle.track('infer', async () => {
+      validateFeeds(feeds, this.inputs);
+      if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'infer aborted before it started');
+      const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
+      const batch = options.batch ?? rows;
+      if (!Number.isInteger(batch) || batch <= 0) throw new TrtnError('ERR_INVALID_ARG', `infer batch must be a positive integer, got ${String(options.batch)}`);
+      const parts: Record<string, TensorData>[] = [];
+      for (let start = 0; start < rows; start += batch) {
+        if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', `infer aborted after ${start} of ${rows} rows`);
+        const end = Math.min(rows, start + batch);
+        const chunk: Feeds = {};
+        for (const [name, t] of Object.entries(feeds)) chunk[name] = start === 0 && end === rows ? t : sliceRows(t, start, end);
+        try {
+          parts.push(await this.#session.run(chunk));
+        } catch (err) {
+          throw asTrtnError(err, 'ERR_INFERENCE', `ONNX Runtime inference failed (rows ${start}..${end - 1})`);
+        }
+      }
+      const out: Record<string, TensorData> = {};
+      for (const o of this.outputs) out[o.name] = concatRows(parts.map((p) => p[o.name]!));
+      return out;
+    });
+  }
+
+  benchmark(options: BenchmarkOptions): Promise<BenchmarkResult> {
+    return this.#lifecycle.track('benchmark', async () => {
+      const { batchSizes, warmup = 10, iterations = 50, signal, onProgress } = options ?? ({} as BenchmarkOptions);
+      if (!Array.isArray(batchSizes) || batchSizes.length === 0 || !batchSizes.every((b) => Number.isInteger(b) && b > 0))
+        throw new TrtnError('ERR_INVALID_ARG', `benchmark batchSizes must be a non-empty array of positive integers, got ${JSON.stringify(batchSizes)}`);
+      if (!(Number.isInteger(warmup) && warmup >= 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark warmup must be a non-negative integer, got ${warmup}`);
+      if (!(Number.isInteger(iterations) && iterations > 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark iterations must be a positive integer, got ${iterations}`);
+      const rows: BenchmarkRow[] = [];
+      for (const [step, batchSize] of batchSizes.entries()) {
+        if (signal?.aborted) throw new TrtnError('ERR_ABORTED', `benchmark aborted before batch ${batchSize}`);
+        const fixed = this.inputs.some((i) => typeof i.shape[0] === 'number' && (i.shape[0] as number) > 0 && i.shape[0] !== batchSize);
+        if (fixed) throw new TrtnError('ERR_SHAPE', `the model's batch dimension is fixed at ${this.inputs[0]!.shape[0]}; cannot benchmark batch ${batchSize}`, { tensor: this.inputs[0]!.name });
+        const feeds: Feeds = {};
+        for (const i of this.inputs) feeds[i.name] = syntheticFeed(i, batchSize);
+        onProgress?.({ phase: `benchmark batch ${batchSize}`, step, steps: batchSizes.length });
+        let times: Float64Array;
+        try {
+          times = await this.#session.bench(feeds, warmup, iterations);
+        } catch (err) {
+          throw asTrtnError(err, 'ERR_INFERENCE', `ONNX Runtime benchmark failed at batch ${batchSize}`);
+        }
+        const wallMs = latencyStats(times);
+        rows.push({ batchSize, iterations, latencyMs: wallMs, wallMs, throughput: (batchSize * 1000) / wallMs.median });
+      }
+      onProgress?.({ phase: 'benchmark', step: batchSizes.length, steps: batchSizes.length });
+      return { backend: 'onnxruntime', precision: this.precision, timer: 'host', transfers: false, rows };
+    });
+  }
+
+  serialize(): Uint8Array {
+    this.#lifecycle.assertLive('serialize');
+    return this.#bytes.slice();
+  }
+
+  async save(path: string): Promise<void> {
+    this.#lifecycle.assertLive('save');
+    try {
+      await writeFile(path, this.#bytes);
+    } catch (err) {
+      throw new TrtnError('ERR_IO', `cannot write engine to '${path}': ${(err as Error).message}`, { file: path });
+    }
+  }
+
+  dispose(): void {
+    this.#lifecycle.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#lifecycle.disposeAsync();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The 'onnxruntime' backend (onnxruntime-node, CPU). Importing this module registers it.
+ *
+ * Precisions: 'fp32' runs the model as it is; 'int8' runs the Q/DQ model of quantizeModel (scales calibrated on
+ * calib.data, or read from calib.cache); 'fp16' runs the FP16-converted model, where ops that ONNX Runtime's CPU
+ * provider has no float16 kernel for are kept in float32 with Casts around them (engine.path lists them);
+ * 'best' is int8 when calib is given, else fp32. Sessions live in a worker thread per engine.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { TrtnError } from '../../errors.js';
+import { registerBackend, type Availability, type Backend, type ModelSource } from '../../engine/backend.js';
+import type { BuildOptions, LoadOptions } from '../../engine/options.js';
+import type { Engine, Precision } from '../../engine/types.js';
+import { parseModel } from '../../onnx/io.js';
+import { feedInputs } from '../../onnx/graph.js';
+import { DataType, type OnnxModel } from '../../onnx/model.js';
+import { serializeModel } from '../../onnx/io.js';
+import { DEFAULT_CALIB_SIZE, quantizeModel } from '../../quantize/index.js';
+import { OnnxRuntimeEngine } from './engine.js';
+import { resolveOrt, SessionInitError, WorkerSession, type OrtSessionOptions } from './session.js';
+
+export { OnnxRuntimeEngine, validateFeeds, latencyStats, modelIO } from './engine.js';
+export { WorkerSession, type OrtSessionOptions } from './session.js';
+
+async function readSource(source: ModelSource): Promise<{ bytes: Uint8Array; file: string }> {
+  if (typeof source !== 'string') return { bytes: source, file: '<bytes>' };
+  try {
+    return { bytes: new Uint8Array(await readFile(source)), file: source };
+  } catch (err) {
+    throw new TrtnError('ERR_IO', `cannot read ONNX model '${source}': ${(err as Error).message}`, { file: source });
+  }
+}
+
+function sessionOptions(session: BuildOptions['session']): OrtSessionOptions {
+  if (session === undefined) return {};
+  if (typeof session !== 'object' || session === null) throw new TrtnError('ERR_INVALID_ARG', 'session must be an object');
+  const { intraOpThreads, interOpThreads, graphOptimization } = session;
+  for (const [k, v] of Object.entries({ intraOpThreads, interOpThreads })) {
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0)) throw new TrtnError('ERR_INVALID_ARG', `Expected a positive integer for session.${k} but received ${String(v)}`);
+  }
+  if (graphOptimization !== undefined && !['disabled', 'basic', 'extended', 'all'].includes(graphOptimization))
+    throw new TrtnError('ERR_INVALID_ARG', `Expected one of disabled, basic, extended, all for session.graphOptimization but received ${JSON.stringify(graphOptimization)}`);
+  return { intraOpThreads, interOpThreads, graphOptimization };
+}
+
+async function openSession(bytes: Uint8Array, options: OrtSessionOptions, file: string): Promise<WorkerSession> {
+  try {
+    return await WorkerSession.open(bytes, options);
+  } catch (err) {
+    throw new TrtnError('ERR_ONNX_PARSE', `ONNX Runtime rejected ${file}: ${(err as Error).message}`, { file }, { cause: err });
+  }
+}
+
+/** ORT's "Could not find an implementation for Conv(11) node with name 'x'" names the op with no kernel. */
+function missingKernelOp(message: string): string | undefined {
+  return /Could not find an implementation for (\w+)\(/.exec(message)?.[1];
+}
+
+function hasFloatInput(model: OnnxModel): boolean {
+  return feedInputs(model.graph).some((v) => v.type?.tensorType?.elemType === DataType.FLOAT);
+}
+
+async function build(source: ModelSource, options: BuildOptions): Promise<Engine> {
+  const { bytes, file } = await readSource(source);
+  const model = parseModel(bytes, file);
+  const session = sessionOptions(options.session);
+  const requested: Precision = options.precision;
+  const precision = requested === 'best' ? (options.calib ? 'int8' : 'fp32') : requested;
+  if ((precision === 'int8' || precision === 'fp16') && !hasFloatInput(model))
+    throw new TrtnError('ERR_ONNX_MODEL', `${file} has no float32 input, so it cannot be run at ${precision} (inputs: ${feedInputs(model.graph).map((v) => v.name).join(', ') || 'none'})`, { file });
+  const name = model.graph.name || file;
+  if (precision === 'fp32') {
+    const s = await openSession(bytes, session, file);
+    return new OnnxRuntimeEngine({ precision: requested, path: 'onnx-fp32 (model as is)', model, bytes, session: s, name });
+  }
+  if (precision === 'int8') {
+    const calib = options.calib;
+    if (!calib) throw new TrtnError('ERR_INVALID_ARG', "precision 'int8' needs calib: { data } or calib: { cache }");
+    const batchSize = calib.batchSize ?? 64;
+    const result = await quantizeModel(model, {
+      precision: 'int8',
+      data: calib.data,
+      algorithm: calib.algorithm,
+      calibSize: calib.maxBatches ? calib.maxBatches * batchSize : DEFAULT_CALIB_SIZE,
+      batchSize,
+      percentile: calib.percentile,
+      cache: calib.cache,
+      intraOpThreads: session.intraOpThreads,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+    const q = serializeModel(result.model);
+    const s = await openSession(q, session, `the int8 Q/DQ model of ${file}`);
+    return new OnnxRuntimeEngine({ precision: requested, path: result.report.path, model: result.model, bytes: q, session: s, name });
+  }
+  // fp16, keeping in float32 whatever ORT's CPU provider cannot run in float16.
+  const keep = [...(options.keepFp32 ?? [])];
+  const fallback: string[] = [];
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const result = await quantizeModel(model, { precision: 'fp16', keepFp32: keep });
+    const h = serializeModel(result.model);
+    try {
+      const s = await WorkerSession.open(h, session);
+      const path = `fp16-converted-onnx${fallback.length ? ` (float32 fallback, no ORT CPU float16 kernel: ${fallback.join(', ')})` : ''}`;
+      return new OnnxRuntimeEngine({ precision: requested, path, model: result.model, bytes: h, session: s, name });
+    } catch (err) {
+      const op = err instanceof SessionInitError ? missingKernelOp(err.message) : undefined;
+      if (!op || keep.includes(op)) throw new TrtnError('ERR_ONNX_PARSE', `ONNX Runtime rejected the fp16 model of ${file}: ${(err as Error).message}`, { file }, { cause: err });
+      keep.push(op);
+      fallback.push(op);
+    }
+  }
+  throw new TrtnError('ERR_UNSUPPORTED', `fp16 conversion of ${file} kept failing in ONNX Runtime (float32 fallback for ${fallback.join(', ')})`, { file });
+}
+
+function precisionOf(model: OnnxModel): { precision: Precision; path: string } {
+  if (model.graph.nodes.some((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear')) return { precision: 'int8', path: 'onnx-qdq-int8 (loaded)' };
+  if (model.graph.initializers.some((t) => t.dataType === DataType.FLOAT16)) return { precision: 'fp16', path: 'onnx-fp16 (loaded)' };
+  return { precision: 'fp32', path: 'onnx-fp32 (loaded)' };
+}
+
+export const onnxruntimeBackend: Backend = {
+  name: 'onnxruntime',
+  async availability(): Promise<Availability> {
+    try {
+      const path = resolveOrt();
+      const version = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+      return { available: true, info: { version, path } };
+    } catch (err) {
+      return { available: false, reason: (err as Error).message, fix: 'npm install onnxruntime-node' };
+    }
+  },
+  buildEngine: (model, options) => build(model, options),
+  async loadEngine(serialized: ModelSource, options: LoadOptions): Promise<Engine> {
+    const { bytes, file } = await readSource(serialized);
+    let model: OnnxModel;
+    try {
+      model = parseModel(bytes, file);
+    } catch (err) {
+      throw new TrtnError('ERR_ENGINE_LOAD', `${file} is not an ONNX model: ${(err as Error).message}`, { file }, { cause: err });
+    }
+    const { precision, path } = precisionOf(model);
+    const s = await openSession(bytes, sessionOptions(options.session), file);
+    return new OnnxRuntimeEngine({ precision, path, model, bytes, session: s, name: model.graph.name || file });
+  },
+  recognises(bytes: Uint8Array): boolean {
+    try {
+      const model = parseModel(bytes);
+      return model.graph !== undefined && model.graph.nodes.length > 0;
+    } catch {
+      return false;
+    }
+  },
+};
+
+registerBackend(onnxruntimeBackend);

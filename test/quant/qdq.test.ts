@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attr, getAttribute, makeNode } from '../../lib/onnx/graph.js';
+import { loadModel, serializeModel } from '../../lib/onnx/io.js';
+import { DataType } from '../../lib/onnx/model.js';
+import { tensorToArray } from '../../lib/onnx/tensor.js';
+import { insertQdq, planQdq, quantizeWeightPerChannel, weightAxis } from '../../lib/onnx/qdq.js';
+import { fashionMnist, subset } from '../../lib/data/index.js';
+import { quantizeModel } from '../../lib/quantize/index.js';
+import { model, randomFeeds, residualModel, seeded, weight } from './helpers.js';
+
+const FIXTURE = (m: string) => `test/fixtures/models/fmnist_${m}.onnx`;
+const count = (nodes: { opType: string }[], op: string) => nodes.filter((n) => n.opType === op).length;
+
+describe('Q/DQ placement on a small residual model built here', () => {
+  const m = residualModel();
+  const plan = planQdq(m);
+
+  it('quantizes the compute ops with per-channel weights and lists what stays float', () => {
+    expect(plan.report.quantized.map((e) => [e.node, e.weightAxis])).toEqual([['conv1', 0], ['conv2', 0], ['fc', 0]]);
+    expect(plan.report.int8.map((e) => e.node)).toEqual(['relu1', 'add', 'relu2', 'pool', 'gap', 'flatten']);
+    expect(plan.report.float).toEqual([{ node: 'softmax', opType: 'Softmax', reason: 'Softmax has no int8 kernel in this placement' }]);
+    // logits feed Softmax only and are not a graph output: quantized so that the Gemm fuses; probs stay float
+    expect(plan.activations).toEqual(['x', 'c1', 'r1', 'c2', 's', 'r2', 'p', 'g', 'f', 'logits']);
+    // c1 takes relu1's scale, r2/p/f share through Relu/MaxPool/Flatten; residual Add has its own
+    expect(plan.scaleSource.get('c1')).toBe('r1');
+    expect(plan.scaleSource.get('p')).toBe('r2');
+    expect(plan.scaleSource.get('f')).toBe('g');
+    expect(plan.scaleSource.get('s')).toBe('r2');
+    expect(plan.calibrate.sort()).toEqual(['c2', 'g', 'logits', 'r1', 'r2', 'x'].sort());
+  });
+
+  it('inserts one Q/DQ pair per activation, int8 weights + int32 bias behind DQ nodes, and runs close to FP32', async () => {
+    const scales = new Map(plan.calibrate.map((t) => [t, 4 / 127]));
+    const { model: q } = insertQdq(m, scales);
+    const nodes = q.graph.nodes;
+    expect(count(nodes, 'QuantizeLinear')).toBe(10);
+    expect(count(nodes, 'DequantizeLinear')).toBe(10 + 3 + 2); // activations + 3 weights + the int32 biases of conv1 and fc
+    const weightDq = nodes.filter((n) => n.opType === 'DequantizeLinear' && n.inputs[0]!.startsWith('w'));
+    expect(weightDq.map((n) => getAttribute(n, 'axis')?.i)).toEqual([0, 0, 0]);
+    const w1 = q.graph.initializers.find((t) => t.name === weightDq[0]!.inputs[0])!;
+    expect(w1.dataType).toBe(DataType.INT8);
+    const b1 = q.graph.initializers.find((t) => t.name.startsWith('b1_quantized'))!;
+    expect(b1.dataType).toBe(DataType.INT32);
+    // Relu runs as LeakyRelu(alpha=0) for ONNX Runtime's QLinearLeakyRelu
+    expect(count(nodes, 'LeakyRelu')).toBe(2);
+    expect(count(nodes, 'Relu')).toBe(0);
+    const trt = insertQdq(m, scales, { target: 'tensorrt' }).model.graph.nodes;
+    expect(count(trt, 'Relu')).toBe(2);
+    expect(count(trt, 'QuantizeLinear')).toBe(10 + 3); // weights stay float behind Q -> DQ
+    expect(trt.some((n) => n.inputs[0]!.startsWith('b1'))).toBe(false); // bias stays a float input of conv1
+
+    const [x] = randomFeeds(1, [2, 3, 8, 8]);
+    const feeds = { x: new ort.Tensor('float32', x!, [2, 3, 8, 8]) };
+    const s32 = await ort.InferenceSession.create(serializeModel(m));
+    const s8 = await ort.InferenceSession.create(serializeModel(q));
+    const a = (await s32.run(feeds)).probs!.data as Float32Array;
+    const b = (await s8.run(feeds)).probs!.data as Float32Array;
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(0.05);
+  });
+
+  it('picks the per-channel axis per op and quantizes weights symmetrically per channel', () => {
+    const rnd = seeded(3);
+    const mk = (op: string, attrs = {}) => makeNode(op, ['x', 'w'], ['y'], { name: op, attributes: attrs });
+    expect(weightAxis(mk('Conv'))).toBe(0);
+    expect(weightAxis(mk('ConvTranspose'))).toBe(1);
+    expect(weightAxis(mk('Gemm', { transB: 1 }))).toBe(0);
+    expect(weightAxis(mk('Gemm'))).toBe(1);
+    expect(weightAxis(mk('MatMul'))).toBe(1);
+    // [K=2, N=3] along axis 1: channel c = column c
+    const { q, scales } = quantizeWeightPerChannel(new Float32Array([1, -0.5, 0.25, -2, 0.5, 0.125]), [2, 3], 1);
+    expect(Array.from(scales)).toEqual([2 / 127, 0.5 / 127, 0.25 / 127].map(Math.fround));
+    expect(Array.from(q)).toEqual([64, -127, 127, -127, 127, 64]); // 63.5 -> 64 (half to even), 1 -> 127
+    // MatMul with a [K,N] initializer and Gemm transB=0 get axis 1 in the model
+    const mm = model(
+      [makeNode('MatMul', ['x', 'w'], ['h'], { name: 'mm' }), makeNode('Gemm', ['h', 'g'], ['y'], { name: 'gemm' }), makeNode('Relu', ['y'], ['out'], { name: 'r' })],
+      [weight('w', [4, 6], rnd), weight('g', [6, 5], rnd)],
+      { name: 'x', dims: ['N', 4] },
+      [{ name: 'out', dims: ['N', 5] }],
+    );
+    const p = planQdq(mm);
+    expect(p.report.quantized.map((e) => [e.opType, e.weightAxis])).toEqual([['MatMul', 1], ['Gemm', 1]]);
+    expect(p.report.float.map((e) => e.node)).toEqual(['r']); // its output is the graph output
+    const qm = insertQdq(mm, new Map(p.calibrate.map((t) => [t, 0.01]))).model;
+    const wdq = qm.graph.nodes.filter((n) => n.opType === 'DequantizeLinear' && getAttribute(n, 'axis'));
+    expect(wdq.map((n) => getAttribute(n, 'axis')!.i)).toEqual([1, 1]);
+  });
+
+  it('reports compute ops it cannot quantize instead of skipping them silently', () => {
+    const mm = model(
+      [makeNode('MatMul', ['x', 'x2'], ['y'], { name: 'dynamic_mm' }), makeNode('Conv', ['y', 'w'], ['z'], { name: 'excluded_conv' })],
+      [weight('w', [2, 1, 1, 1], seeded(1))],
+      { name: 'x', dims: [1, 1, 2, 2] },
+      [{ name: 'z', dims: [1, 2, 2, 2] }],
+    );
+    mm.graph.nodes.unshift(makeNode('Transpose', ['x'], ['x2'], { name: 't', attributes: [attr.ints('perm', [0, 1, 3, 2])] }));
+    const p = planQdq(mm, { exclude: ['excluded_conv'] });
+    expect(p.report.quantized).toEqual([]);
+    expect(p.report.float.map((e) => [e.node, e.reason])).toEqual([
+      ['t', 'its input is float'],
+      ['dynamic_mm', 'its weight is not a constant initializer'],
+      ['excluded_conv', 'excluded by the caller'],
+    ]);
+    expect(() => planQdq({ ...mm, opsetImport: [{ domain: '', version: 11 }] })).toThrow(/opset >= 13/);
+    expect(() => insertQdq(residualModel(), new Map())).toThrow(/no scale for tensor/);
+  });
+});
+
+describe('quantizeModel on the Fashion-MNIST cnn fixture', () => {
+  it('places Q/DQ that ONNX Runtime fuses into integer kernels, keeps accuracy, and round-trips the cache', async () => {
+    const train = await fashionMnist({ split: 'train' });
+    const test = await fashionMnist({ split: 'test' });
+    const dir = mkdtempSync(join(tmpdir(), 'quant-'));
+    const cache = join(dir, 'cnn.cache');
+    const fp32 = loadModel(FIXTURE('cnn'));
+    const result = await quantizeModel(fp32, { precision: 'int8', data: train, calibSize: 256, algorithm: 'minmax', cache });
+    expect(result.report.path).toBe('qdq-int8 (minmax, 256 images)');
+    expect(result.report.qdq!.quantized.map((e) => e.opType)).toEqual(['Conv', 'Conv', 'Gemm', 'Gemm']);
+    expect(result.report.qdq!.float).toEqual([]);
+    const nodes = result.model.graph.nodes;
+    expect(count(nodes, 'QuantizeLinear')).toBe(result.report.qdq!.activations.length);
+    expect(result.report.qdq!.activations).not.toContain('logits'); // graph output stays float
+    // the cache holds exactly the calibrated scales and reproduces the same model
+    const text = readFileSync(cache, 'utf8');
+    expect(text.split('\n')[0]).toBe('TRT-8601-MinMaxCalibration');
+    expect(text.trim().split('\n')).toHaveLength(1 + result.scales.size);
+    const again = await quantizeModel(fp32, { precision: 'int8', cache });
+    expect(again.report.scalesFrom).toBe('cache');
+    expect(serializeModel(again.model)).toEqual(serializeModel(result.model));
+    await expect(quantizeModel(fp32, { precision: 'int8', cache: new TextEncoder().encode('TRT-8601-EntropyCalibration2\ninput: 3c010204\n') })).rejects.toMatchObject({
+      code: 'ERR_CALIB_CACHE',
+      message: expect.stringMatching(/no scale for tensor '\/f\/f\.1\/Relu_output_0' \(and 2 more\)/),
+    });
+
+    const optimized = join(dir, 'opt.onnx');
+    const s8 = await ort.InferenceSession.create(serializeModel(result.model), { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, intraOpNumThreads: 1 });
+    const opt = loadModel(optimized).graph.nodes;
+    expect(count(opt, 'QLinearConv')).toBe(2);
+    expect(count(opt, 'QGemm')).toBe(2);
+    expect(count(opt, 'QLinearLeakyRelu')).toBe(3);
+    expect(count(opt, 'Conv') + count(opt, 'Gemm') + count(opt, 'Relu')).toBe(0); // nothing left in float
+    const s32 = await ort.InferenceSession.create(serializeModel(fp32), { intraOpNumThreads: 1 });
+    let agree = 0;
+    let correct32 = 0;
+    let correct8 = 0;
+    const evalSet = subset(test, 500, { seed: 1 });
+    for await (const b of evalSet.batches({ batchSize: 100 })) {
+      const f = b.feeds.input!;
+      const feeds = { input: new ort.Tensor('float32', f.data as Float32Array, [...f.dims]) };
+      const l32 = (await s32.run(feeds)).logits!.data as Float32Array;
+      const l8 = (await s8.run(feeds)).logits!.data as Float32Array;
+      for (let r = 0; r < f.dims[0]!; r++) {
+        const arg = (l: Float32Array) => {
+          let best = 0;
+          for (let c = 1; c < 10; c++) if (l[r * 10 + c]! > l[r * 10 + best]!) best = c;
+          return best;
+        };
+        const a = arg(l32);
+        const c8 = arg(l8);
+        if (a === c8) agree++;
+        if (a === b.labels![r]) correct32++;
+        if (c8 === b.labels![r]) correct8++;
+      }
+    }
+    expect(agree / 500).toBeGreaterThan(0.97);
+    expect(Math.abs(correct32 - correct8) / 500).toBeLessThanOrEqual(0.01);
+  });
+});
