@@ -23,3 +23,13 @@ export { doctor, formatDoctorReport, type DoctorReport } from './doctor/index.js
 
 // The study: matrix runner, metrics and report writers.
 export * from './bench/index.js';
+
+// Quantization toolkit: calibration statistics, thresholds, TensorRT caches, Q/DQ and FP16 rewriting.
+export * from './calib/index.js';
+export { planQdq, insertQdq, weightAxis, QDQ_COMPUTE_OPS, type QdqOptions, type QdqReport, type QdqPlan, type QdqTarget } from './onnx/qdq.js';
+export { convertToFp16, type Fp16Options, type Fp16Report } from './onnx/fp16.js';
+export { quantizeModel, DEFAULT_CALIB_SIZE, type QuantizeOptions, type QuantizeResult, type QuantizeReport } from './quantize/index.js';
+
+// Backend specifics users may inspect.
+export { planPrecision, recognisesPlan, trtRuntimeInfo, tensorRtAvailability, type PrecisionPlan, type PrecisionPath } from './backends/tensorrt/index.js';
+export { Lifecycle } from './engine/lifecycle.js';

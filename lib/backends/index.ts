@@ -1,2 +1,23 @@
-// Importing this module registers every backend with lib/engine/backend.ts; 'auto' tries tensorrt first.
-import './tensorrt/index.js';
+// Importing this module registers every backend with lib/engine/backend.ts; 'auto' tries tensorrt first,
+// then onnxruntime. It also gives the TensorRT backend the project's own Q/DQ quantizer and FP16 converter,
+// which its explicit-precision paths (TensorRT 11.x; 'percentile' on 8.6/10.x) build from.
+import { setExplicitModelConverters } from './tensorrt/index.js';
+import './onnxruntime/index.js';
+import { quantizeModel } from '../quantize/index.js';
+import { serializeModel } from '../onnx/io.js';
+
+setExplicitModelConverters({
+  async quantize(model, options) {
+    const c = options.calib ?? {};
+    const { model: qdq } = await quantizeModel(model, {
+      precision: 'int8', target: 'tensorrt', data: c.data, algorithm: c.algorithm === 'legacy-entropy' ? 'entropy' : c.algorithm,
+      batchSize: c.batchSize, percentile: c.percentile, cache: c.cache, onProgress: options.onProgress, signal: options.signal,
+      calibSize: c.maxBatches !== undefined && c.batchSize !== undefined ? c.maxBatches * c.batchSize : undefined,
+    });
+    return serializeModel(qdq);
+  },
+  async toFp16(model, options) {
+    const { model: fp16 } = await quantizeModel(model, { precision: 'fp16', keepFp32: options.keepFp32 });
+    return serializeModel(fp16);
+  },
+});

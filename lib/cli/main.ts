@@ -9,6 +9,9 @@ import { TrtnError } from '../errors.js';
 import { registerDoctor } from './doctor.js';
 import { registerBench } from './bench.js';
 import { registerReport } from './report.js';
+import { registerCalibrate } from './calibrate.js';
+import { registerQuantize } from './quantize.js';
+import { registerEval } from './eval.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
 
@@ -17,6 +20,9 @@ export function createProgram(): Command {
     .description('TensorRT and ONNX Runtime engines per precision: build, calibrate, evaluate, benchmark, report')
     .version(pkg.version);
   registerDoctor(program);
+  registerCalibrate(program);
+  registerQuantize(program);
+  registerEval(program);
   registerBench(program);
   registerReport(program);
   return program;
