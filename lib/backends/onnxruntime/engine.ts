@@ -3,12 +3,13 @@ import { writeFile } from 'node:fs/promises';
 import { TrtnError, asTrtnError } from '../../errors.js';
 import { Lifecycle } from '../../engine/lifecycle.js';
 import type {
-  BenchmarkOptions, BenchmarkResult, BenchmarkRow, DType, Engine, Feeds, InferOptions, LatencyStats, Precision, TensorData, TensorInfo,
+  BenchmarkOptions, BenchmarkResult, BenchmarkRow, DType, Engine, Feeds, InferOptions, Precision, TensorData, TensorInfo,
 } from '../../engine/types.js';
 import { feedInputs } from '../../onnx/graph.js';
 import type { OnnxModel, OnnxValueInfo } from '../../onnx/model.js';
 import { dataTypeName, dataTypeToDType } from '../../onnx/tensor.js';
 import type { WorkerSession } from './session.js';
+import { latencyStats } from '../../engine/stats.js';
 
 export function tensorInfo(v: OnnxValueInfo): TensorInfo {
   const tt = v.type?.tensorType;
@@ -47,16 +48,6 @@ export function validateFeeds(feeds: unknown, inputs: readonly TensorInfo[]): as
   for (const name of Object.keys(f)) {
     if (!inputs.some((i) => i.name === name)) throw new TrtnError('ERR_SHAPE', `feed '${name}' is not an input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`, { tensor: name });
   }
-}
-
-export function latencyStats(times: ArrayLike<number>): LatencyStats {
-  const sorted = Float64Array.from(times).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-  const n = sorted.length;
-  const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
-  let sum = 0;
-  for (const t of sorted) sum += t;
-  return { mean: sum / n, median, p90: at(0.9), p99: at(0.99), min: sorted[0]!, max: sorted[n - 1]! };
 }
 
 function sliceRows(t: TensorData, start: number, end: number): TensorData {
@@ -159,7 +150,7 @@ export class OnnxRuntimeEngine implements Engine {
         } catch (err) {
           throw asTrtnError(err, 'ERR_INFERENCE', `ONNX Runtime benchmark failed at batch ${batchSize}`);
         }
-        const wallMs = latencyStats(times);
+        const wallMs = latencyStats(Array.from(times));
         rows.push({ batchSize, iterations, latencyMs: wallMs, wallMs, throughput: (batchSize * 1000) / wallMs.median });
       }
       onProgress?.({ phase: 'benchmark', step: batchSizes.length, steps: batchSizes.length });

@@ -20,7 +20,7 @@ import { DEFAULT_CALIB_SIZE, quantizeModel } from '../../quantize/index.js';
 import { OnnxRuntimeEngine } from './engine.js';
 import { resolveOrt, SessionInitError, WorkerSession, type OrtSessionOptions } from './session.js';
 
-export { OnnxRuntimeEngine, validateFeeds, latencyStats, modelIO } from './engine.js';
+export { OnnxRuntimeEngine, validateFeeds, modelIO } from './engine.js';
 export { WorkerSession, type OrtSessionOptions } from './session.js';
 
 async function readSource(source: ModelSource): Promise<{ bytes: Uint8Array; file: string }> {

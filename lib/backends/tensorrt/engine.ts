@@ -5,7 +5,7 @@ import type {
   BenchmarkOptions, BenchmarkResult, BenchmarkRow, DType, Engine, Feeds, InferOptions, Precision, TensorData, TensorInfo, TypedArray,
 } from '../../engine/types.js';
 import { awaitNativeJob } from '../../native/bridge.js';
-import { latencyStats } from './stats.js';
+import { latencyStats } from '../../engine/stats.js';
 import type { EngineHandle, NativeEngineInfo, NativeTensorInfo, NativeTensorOut, TrtAddon } from './native.js';
 
 const ARRAY_OF: Record<DType, { new (buffer: ArrayBuffer): TypedArray; BYTES_PER_ELEMENT: number }> = {

@@ -9,5 +9,5 @@ export { TensorRtEngine, precisionFromLayerInfo } from './engine.js';
 export { planPrecision, SUPPORTED_TENSORRT_MAJORS, type PrecisionPlan, type PrecisionPath, type BuilderFlag } from './precision.js';
 export { recognisesPlan } from './plan-format.js';
 export { setExplicitModelConverters, type ExplicitModelConverters } from './explicit.js';
-export { latencyStats, percentile } from './stats.js';
+
 export { trtRuntimeInfo } from './info.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { nativeBuildOptions, tensorRtAvailability, DEFAULT_MAX_BATCH, REBUILD_FIX } from '../../../lib/backends/tensorrt/backend.js';
 import { recognisesPlan, looksLikeOnnx } from '../../../lib/backends/tensorrt/plan-format.js';
-import { latencyStats, percentile } from '../../../lib/backends/tensorrt/stats.js';
+import { latencyStats, percentile } from '../../../lib/engine/stats.js';
 import { planPrecision } from '../../../lib/backends/tensorrt/precision.js';
 import { precisionFromLayerInfo } from '../../../lib/backends/tensorrt/engine.js';
 import { convertForExplicitPath } from '../../../lib/backends/tensorrt/explicit.js';
