@@ -65,6 +65,8 @@ async function build(source: ModelSource, options: BuildOptions): Promise<Engine
   const { bytes, file } = await readSource(source);
   const model = parseModel(bytes, file);
   const session = sessionOptions(options.session);
+  // The path says when ONNX Runtime's graph optimizations are off (the study's unoptimized "base").
+  const tag = session.graphOptimization && session.graphOptimization !== 'all' ? ` [graph optimization: ${session.graphOptimization}]` : '';
   const requested: Precision = options.precision;
   const precision = requested === 'best' ? (options.calib ? 'int8' : 'fp32') : requested;
   if ((precision === 'int8' || precision === 'fp16') && !hasFloatInput(model))
@@ -72,7 +74,7 @@ async function build(source: ModelSource, options: BuildOptions): Promise<Engine
   const name = model.graph.name || file;
   if (precision === 'fp32') {
     const s = await openSession(bytes, session, file);
-    return new OnnxRuntimeEngine({ precision: requested, path: 'onnx-fp32 (model as is)', model, bytes, session: s, name });
+    return new OnnxRuntimeEngine({ precision: requested, path: `onnx-fp32 (model as is)${tag}`, model, bytes, session: s, name });
   }
   if (precision === 'int8') {
     const calib = options.calib;
@@ -92,7 +94,7 @@ async function build(source: ModelSource, options: BuildOptions): Promise<Engine
     });
     const q = serializeModel(result.model);
     const s = await openSession(q, session, `the int8 Q/DQ model of ${file}`);
-    return new OnnxRuntimeEngine({ precision: requested, path: result.report.path, model: result.model, bytes: q, session: s, name });
+    return new OnnxRuntimeEngine({ precision: requested, path: result.report.path + tag, model: result.model, bytes: q, session: s, name });
   }
   // fp16, keeping in float32 whatever ORT's CPU provider cannot run in float16.
   const keep = [...(options.keepFp32 ?? [])];
@@ -103,7 +105,7 @@ async function build(source: ModelSource, options: BuildOptions): Promise<Engine
     try {
       const s = await WorkerSession.open(h, session);
       const path = `fp16-converted-onnx${fallback.length ? ` (float32 fallback, no ORT CPU float16 kernel: ${fallback.join(', ')})` : ''}`;
-      return new OnnxRuntimeEngine({ precision: requested, path, model: result.model, bytes: h, session: s, name });
+      return new OnnxRuntimeEngine({ precision: requested, path: path + tag, model: result.model, bytes: h, session: s, name });
     } catch (err) {
       const op = err instanceof SessionInitError ? missingKernelOp(err.message) : undefined;
       if (!op || keep.includes(op)) throw new TrtnError('ERR_ONNX_PARSE', `ONNX Runtime rejected the fp16 model of ${file}: ${(err as Error).message}`, { file }, { cause: err });
