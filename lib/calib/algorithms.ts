@@ -7,10 +7,10 @@
  *   p% of all values (99.99 by default), capped at the largest |x|.
  * - 'entropy': TensorRT's IInt8EntropyCalibrator2 search. For each candidate i of `levels`..bins kept bins,
  *   P = hist[0..i) with the counts of bins >= i added to P[i-1]; Q = hist[0..i) merged into `levels` groups
- *   (group j covers bins [floor(j*i/levels), floor((j+1)*i/levels))) and expanded back, each group's count
- *   spread evenly over the bins of that group where P is non-zero. The candidate with the smallest KL(P||Q)
- *   wins (the first on ties) and amax = i * binWidth, capped at the largest |x|. A candidate where some
- *   P > 0 meets Q = 0 has infinite divergence and never wins.
+ *   (floor(i/levels) bins each, the remainder in the last) and expanded back, each group's count spread evenly
+ *   over the bins of that group where P is non-zero; P and Q are smoothed with eps 1e-4 (see divergence()).
+ *   The candidate with the smallest KL(P||Q) wins (the first on ties) and amax = i * binWidth, capped at the
+ *   largest |x|. Bin 0 counts as bin 1 does: the zero spike of post-Relu tensors would otherwise dominate P.
  */
 import { TrtnError } from '../errors.js';
 import type { CalibAlgorithm } from '../engine/options.js';
@@ -47,52 +47,56 @@ export function percentileAmax(stats: TensorStats, percentile = DEFAULT_PERCENTI
 
 /** KL(P||Q) of the candidate keeping the first `kept` bins (see the module comment); Infinity when undefined. */
 export function entropyDivergence(hist: ArrayLike<number>, kept: number, levels = ENTROPY_LEVELS): number {
-  let total = 0;
-  for (let k = 0; k < hist.length; k++) total += hist[k]!;
   let outliers = 0;
   for (let k = kept; k < hist.length; k++) outliers += hist[k]!;
-  return divergence(hist, kept, levels, total, outliers);
+  return divergence(hist, kept, levels, outliers);
 }
 
-/** P and Q are never materialised: P[k] = hist[k] (+ outliers on the last kept bin), Q per group as described. */
-function divergence(hist: ArrayLike<number>, kept: number, levels: number, pSum: number, outliers: number): number {
-  if (pSum === 0) return Infinity;
-  const lastKept = kept - 1;
-  // qSum: each group contributes its whole count when it has a non-zero P bin.
-  let qSum = 0;
+/**
+ * KL(P||Q) for one candidate, as the published reference of the TensorRT entropy calibration does it (NVIDIA's
+ * "8-bit Inference with TensorRT", implemented alike in MXNet): floor(kept/levels) bins per group, the remainder in
+ * the last group, Q zero where P is zero, then both smoothed (zeros become 1e-4, taken evenly from the non-zeros)
+ * before the divergence, so a clipped bin that Q misses costs a large but finite amount.
+ */
+function divergence(hist: ArrayLike<number>, kept: number, levels: number, outliers: number): number {
+  const p = new Float64Array(kept);
+  for (let k = 0; k < kept; k++) p[k] = hist[k]!;
+  p[kept - 1]! += outliers;
+  const m = Math.floor(kept / levels);
+  const q = new Float64Array(kept);
   for (let j = 0; j < levels; j++) {
-    const start = Math.floor((j * kept) / levels);
-    const end = Math.floor(((j + 1) * kept) / levels);
+    const start = j * m;
+    const stop = j === levels - 1 ? kept : start + m;
     let sum = 0;
-    let nonZero = 0;
-    for (let k = start; k < end; k++) {
-      const h = hist[k]!;
-      sum += h;
-      if (h !== 0 || (k === lastKept && outliers !== 0)) nonZero++;
+    let nz = 0;
+    for (let k = start; k < stop; k++) {
+      sum += hist[k]!;
+      if (p[k]! !== 0) nz++;
     }
-    if (nonZero !== 0) qSum += sum;
+    if (nz) for (let k = start; k < stop; k++) if (p[k]! !== 0) q[k] = sum / nz;
   }
-  if (qSum === 0) return Infinity;
+  const smooth = (a: Float64Array) => {
+    let zeros = 0;
+    for (const v of a) if (v === 0) zeros++;
+    const nonZeros = a.length - zeros;
+    if (nonZeros === 0) return false;
+    const eps = 0.0001;
+    const eps1 = (eps * zeros) / nonZeros;
+    for (let k = 0; k < a.length; k++) a[k] = a[k] === 0 ? eps : a[k]! - eps1;
+    return true;
+  };
+  if (!smooth(p) || !smooth(q)) return Infinity;
+  let ps = 0;
+  let qs = 0;
+  for (let k = 0; k < kept; k++) {
+    ps += p[k]!;
+    qs += q[k]!;
+  }
   let kl = 0;
-  for (let j = 0; j < levels; j++) {
-    const start = Math.floor((j * kept) / levels);
-    const end = Math.floor(((j + 1) * kept) / levels);
-    let sum = 0;
-    let nonZero = 0;
-    for (let k = start; k < end; k++) {
-      const h = hist[k]!;
-      sum += h;
-      if (h !== 0 || (k === lastKept && outliers !== 0)) nonZero++;
-    }
-    if (nonZero === 0) continue;
-    if (sum === 0) return Infinity; // P > 0 (outliers only) where Q = 0
-    const q = sum / nonZero / qSum;
-    for (let k = start; k < end; k++) {
-      const pk = k === lastKept ? hist[k]! + outliers : hist[k]!;
-      if (pk === 0) continue;
-      const p = pk / pSum;
-      kl += p * Math.log(p / q);
-    }
+  for (let k = 0; k < kept; k++) {
+    const a = p[k]! / ps;
+    const b = q[k]! / qs;
+    if (a > 0 && b > 0) kl += a * Math.log(a / b);
   }
   return kl;
 }
@@ -111,13 +115,11 @@ export function entropyAmax(stats: TensorStats, levels = ENTROPY_LEVELS): number
   const hist = Float64Array.from(bins);
   hist[0] = hist[1]!;
   const bins2 = hist;
-  let total = 0;
-  for (let k = 0; k < bins2.length; k++) total += bins2[k]!;
   // outliers(kept) = counts at or past `kept`, kept running from the top down.
   const above = new Float64Array(bins.length + 1);
   for (let k = bins2.length - 1; k >= 0; k--) above[k] = above[k + 1]! + bins2[k]!;
   for (let kept = levels; kept <= stop; kept++) {
-    const kl = divergence(bins2, kept, levels, total, above[kept]!);
+    const kl = divergence(bins2, kept, levels, above[kept]!);
     if (kl < bestKl) {
       bestKl = kl;
       best = kept;

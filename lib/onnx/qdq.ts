@@ -21,6 +21,8 @@
  *   that into the layer. ONNX Runtime cannot fuse a symmetric (zero point 0) Relu and would run DQ -> float Relu
  *   -> Q, so for target 'onnxruntime' the Relu is written as LeakyRelu(alpha=0) (the same function), which ORT
  *   turns into QLinearLeakyRelu: the whole chain stays int8.
+ * - A regular convolution with fewer than 4 input channels (a first layer on grayscale/RGB images) stays float:
+ *   see QdqOptions.minConvInputChannels.
  * - Graph inputs feeding a quantized op are quantized; graph outputs are never quantized (the last op's output
  *   stays float, e.g. QGemm with float output), so the model keeps float32 at its boundary.
  * - Everything else stays float and is listed in the report with the reason: ops without an int8 kernel
@@ -46,6 +48,13 @@ export interface QdqOptions {
    * cannot overflow. Default: true for target 'onnxruntime', false for 'tensorrt'.
    */
   reduceRange?: boolean;
+  /**
+   * A regular (group 1) convolution with fewer input channels than this stays float (default 4): the first layer on
+   * grayscale or RGB images, whose reduction (C*kH*kW <= 27) is too short for int8 kernels to pay for the NHWC
+   * transpose and quantization of the image (measured: ORT's int8 first conv of the Fashion-MNIST cnn runs 4x slower
+   * than its fp32 NCHWc conv). Depthwise convolutions are not affected.
+   */
+  minConvInputChannels?: number;
 }
 
 export interface QdqReportEntry {
@@ -159,6 +168,14 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
         fl('Gemm with transA=1 has no integer kernel');
         continue;
       }
+      if ((op === 'Conv' || op === 'ConvTranspose') && attrInt(node, 'group', 1) === 1) {
+        const cin = op === 'Conv' ? w.dims[1]! : w.dims[0]!;
+        const minChannels = options.minConvInputChannels ?? 4;
+        if (cin < minChannels) {
+          fl(`${cin} input channel${cin === 1 ? '' : 's'} (< ${minChannels}): an int8 kernel gains nothing on so short a reduction and costs a layout change`);
+          continue;
+        }
+      }
       const x = node.inputs[0]!;
       if (!isActivation(x)) {
         fl('its data input is not a float activation');
@@ -260,8 +277,11 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
   let zpName: string | undefined;
   const zeroPoint = (): string => {
     if (!zpName) {
-      zpName = names.next('qdq_zero_point_int8');
-      newInits.push(makeTensor(zpName, new Int8Array([0]), []));
+      // Symmetric int8 either way. ONNX Runtime: stored as uint8 with zero point 128 (q - 128 = the int8 value), the
+      // form its x86 kernels run natively; an int8 Q read by several DQs (a residual block input) is not converted
+      // by ORT's s8->u8 pass and leaves every reader in float (measured: ResNet-50 ran slower than FP32).
+      zpName = names.next(target === 'onnxruntime' ? 'qdq_zero_point_uint8' : 'qdq_zero_point_int8');
+      newInits.push(target === 'onnxruntime' ? makeTensor(zpName, new Uint8Array([128]), []) : makeTensor(zpName, new Int8Array([0]), []));
     }
     return zpName;
   };
@@ -277,21 +297,34 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
     return { name, value };
   };
   const quantized = new Set(plan.activations);
-  const dqName = new Map<string, string>();
-  const qdqFor = (t: string): OnnxNode[] => {
+  // One QuantizeLinear per tensor, right after its producer; one DequantizeLinear per reading node, right before it:
+  // ONNX Runtime fuses a node unit only when its DQ inputs feed that node alone (a shared DQ, e.g. a block input
+  // read by a residual Add and a convolution, leaves both in float).
+  const qName = new Map<string, string>();
+  const qFor = (t: string): OnnxNode => {
     const { name: s } = activationScale(t);
     const q = names.next(`${t}_quantized`);
-    const quantize = makeNode('QuantizeLinear', [t, s, zeroPoint()], [q], { name: names.next(`${t}_QuantizeLinear`) });
+    qName.set(t, q);
+    return makeNode('QuantizeLinear', [t, s, zeroPoint()], [q], { name: names.next(`${t}_QuantizeLinear`) });
+  };
+  const dqFor = (t: string, reader: OnnxNode, into: OnnxNode[]): string => {
+    const { name: s } = activationScale(t);
     const dq = names.next(`${t}_dequantized`);
-    dqName.set(t, dq);
-    return [quantize, makeNode('DequantizeLinear', [q, s, zeroPoint()], [dq], { name: names.next(`${t}_DequantizeLinear`) })];
+    into.push(makeNode('DequantizeLinear', [qName.get(t)!, s, zeroPoint()], [dq], { name: names.next(`${t}_DequantizeLinear${reader.name ? `_for_${reader.name}` : ''}`) }));
+    return dq;
   };
   const computeNodes = new Set(plan.report.quantized.map((e) => e.node));
   const out: OnnxNode[] = [];
-  for (const input of graph.inputs) if (quantized.has(input.name)) out.push(...qdqFor(input.name));
+  for (const input of graph.inputs) if (quantized.has(input.name)) out.push(qFor(input.name));
   topologicalSort(graph).forEach((node) => {
     const index = graph.nodes.indexOf(node);
-    let inputs = node.inputs.map((t) => dqName.get(t) ?? t);
+    const readerDq = new Map<string, string>();
+    let inputs = node.inputs.map((t) => {
+      if (!quantized.has(t)) return t;
+      let dq = readerDq.get(t);
+      if (!dq) readerDq.set(t, (dq = dqFor(t, node, out)));
+      return dq;
+    });
     if (computeNodes.has(label(node, index))) {
       const axis = weightAxis(node);
       const w = findInitializer(graph, node.inputs[1]!)!;
@@ -337,7 +370,7 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
     if (target === 'onnxruntime' && node.opType === 'Relu' && isDefaultDomain(node) && quantized.has(node.inputs[0]!) && quantized.has(node.outputs[0]!))
       out.push({ ...node, opType: 'LeakyRelu', inputs, attributes: [{ name: 'alpha', type: AttributeType.FLOAT, f: 0 }] });
     else out.push({ ...node, inputs });
-    for (const o of node.outputs) if (quantized.has(o)) out.push(...qdqFor(o));
+    for (const o of node.outputs) if (quantized.has(o)) out.push(qFor(o));
   });
   const used = new Set<string>(graph.outputs.map((v) => v.name));
   for (const n of out) for (const x of n.inputs) used.add(x);

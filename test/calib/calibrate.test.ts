@@ -7,7 +7,7 @@ import { quantizeModel } from '../../lib/quantize/index.js';
 import type { Feeds } from '../../lib/data/types.js';
 
 const cnn = loadModel('test/fixtures/models/fmnist_cnn.onnx');
-const tensors = planQdq(cnn).calibrate;
+const tensors = ['input', ...planQdq(cnn).calibrate];
 const feed = (values: Float32Array, n: number): Feeds => ({ input: { data: values, dims: [n, 1, 28, 28], dtype: 'float32' } });
 
 describe('calibration over real Fashion-MNIST batches', () => {

@@ -85,14 +85,22 @@ describe('threshold algorithms (hand-computed)', () => {
     expect(kl2).toBeCloseTo(0.0196201, 6);
     expect(entropyDivergence(hist, 2, 2)).toBeCloseTo(0.0196201, 6);
     expect(entropyDivergence(hist, 3, 2)).toBeCloseTo(0.0438914, 6);
-    expect(entropyDivergence(hist, 4, 2)).toBeCloseTo(0.0485426, 6);
-    const s = statsOf(hist, 4, 0, 4);
-    expect(entropyAmax(s, 2)).toBe(2); // kept=2 bins of width 1
+    expect(entropyDivergence(hist, 4, 2)).toBeCloseTo(0.0485431, 6); // 0.0485426 before smoothing bin 2's zero
+    // entropyAmax counts bin 0 (the zero spike of post-Relu tensors) as bin 1: [4,2,0,1] is searched as [2,2,0,1],
+    // where kept=4 reproduces P exactly (Q = [2,2,0,1]): KL 0, amax = 4 bins of width 1
+    expect(entropyDivergence([2, 2, 0, 1], 4, 2)).toBe(0);
+    expect(entropyDivergence([2, 2, 0, 1], 2, 2)).toBeCloseTo(0.4 * Math.log(0.8) + 0.6 * Math.log(1.2), 9);
+    expect(entropyAmax(statsOf(hist, 4, 0, 4), 2)).toBe(4);
+    expect(entropyAmax(statsOf([1000, 2, 0, 1], 4, 0, 4), 2)).toBe(4); // the spike size does not matter
+    // without the zero rule the same search picks kept=2 on [4,2,0,1] (0.0196 < 0.0439 < 0.0485)
   });
 
-  it('entropy: a candidate where P > 0 meets Q = 0 never wins; ties keep the first', () => {
-    // hist [4, 0, 0, 2]: kept=2 puts the outliers on bin 1 whose group has no count -> Infinity.
-    expect(entropyDivergence([4, 0, 0, 2], 2, 2)).toBe(Infinity);
+  it('entropy: a clipped bin that Q misses costs a large finite divergence (eps smoothing); ties keep the first', () => {
+    // hist [4, 0, 0, 2], kept=2: P = [4, 2] (outliers on bin 1), Q = [4, 0] -> smoothed [4 - 1e-4, 1e-4]
+    const p = [4 / 6, 2 / 6];
+    const q = [(4 - 1e-4) / 4, 1e-4 / 4];
+    expect(entropyDivergence([4, 0, 0, 2], 2, 2)).toBeCloseTo(p[0]! * Math.log(p[0]! / q[0]!) + p[1]! * Math.log(p[1]! / q[1]!), 9);
+    expect(entropyDivergence([4, 0, 0, 2], 2, 2)).toBeGreaterThan(2.5);
     // hist [4, 2, 0, 2]: kept=2 and kept=3 both give 0.5 ln 1.125; kept=4 gives less.
     expect(entropyDivergence([4, 2, 0, 2], 2, 2)).toBeCloseTo(0.5 * Math.log(1.125), 9);
     expect(entropyDivergence([4, 2, 0, 2], 3, 2)).toBeCloseTo(0.5 * Math.log(1.125), 9);

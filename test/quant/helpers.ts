@@ -33,7 +33,7 @@ export function model(nodes: OnnxNode[], initializers: OnnxTensor[], input: { na
 }
 
 /**
- * x[N,3,8,8] -> Conv1(+bias) -> Relu r1 -> Conv2 -> Add(r1, c2) -> Relu -> MaxPool -> GlobalAveragePool -> Flatten
+ * x[N,4,8,8] -> Conv1(+bias) -> Relu r1 -> Conv2 -> Add(r1, c2) -> Relu -> MaxPool -> GlobalAveragePool -> Flatten
  * -> Gemm(transB=1) -> Softmax -> probs. A residual block in miniature.
  */
 export function residualModel(): OnnxModel {
@@ -53,8 +53,8 @@ export function residualModel(): OnnxModel {
       makeNode('Gemm', ['f', 'wf', 'bf'], ['logits'], { name: 'fc', attributes: [attr.int('transB', 1)] }),
       makeNode('Softmax', ['logits'], ['probs'], { name: 'softmax', attributes: [attr.int('axis', 1)] }),
     ],
-    [weight('w1', [4, 3, 3, 3], rnd), weight('b1', [4], rnd), weight('w2', [4, 4, 3, 3], rnd), weight('wf', [10, 4], rnd), weight('bf', [10], rnd)],
-    { name: 'x', dims: ['N', 3, 8, 8] },
+    [weight('w1', [4, 4, 3, 3], rnd), weight('b1', [4], rnd), weight('w2', [4, 4, 3, 3], rnd), weight('wf', [10, 4], rnd), weight('bf', [10], rnd)],
+    { name: 'x', dims: ['N', 4, 8, 8] },
     [{ name: 'probs', dims: ['N', 10] }],
   );
 }

@@ -33,12 +33,13 @@ describe('Q/DQ placement on a small residual model built here', () => {
     expect(plan.calibrate.sort()).toEqual(['c2', 'g', 'logits', 'r1', 'r2', 'x'].sort());
   });
 
-  it('inserts one Q/DQ pair per activation, int8 weights + int32 bias behind DQ nodes, and runs close to FP32', async () => {
+  it('inserts one Q per activation and one DQ per reader, int8 weights + int32 bias behind DQ nodes, and runs close to FP32', async () => {
     const scales = new Map(plan.calibrate.map((t) => [t, 4 / 127]));
     const { model: q } = insertQdq(m, scales);
     const nodes = q.graph.nodes;
     expect(count(nodes, 'QuantizeLinear')).toBe(10);
-    expect(count(nodes, 'DequantizeLinear')).toBe(10 + 3 + 2); // activations + 3 weights + the int32 biases of conv1 and fc
+    expect(count(nodes, 'DequantizeLinear')).toBe(11 + 3 + 2); // one per reader (r1 feeds conv2 and the Add) + 3 weights + int32 biases of conv1, fc
+    expect(nodes.filter((n) => n.opType === 'QuantizeLinear').every((n) => q.graph.initializers.find((t) => t.name === n.inputs[2])!.dataType === DataType.UINT8)).toBe(true); // ORT form: uint8, zero point 128
     const weightDq = nodes.filter((n) => n.opType === 'DequantizeLinear' && n.inputs[0]!.startsWith('w'));
     expect(weightDq.map((n) => getAttribute(n, 'axis')?.i)).toEqual([0, 0, 0]);
     const w1 = q.graph.initializers.find((t) => t.name === weightDq[0]!.inputs[0])!;
@@ -53,8 +54,8 @@ describe('Q/DQ placement on a small residual model built here', () => {
     expect(count(trt, 'QuantizeLinear')).toBe(10 + 3); // weights stay float behind Q -> DQ
     expect(trt.some((n) => n.inputs[0]!.startsWith('b1'))).toBe(false); // bias stays a float input of conv1
 
-    const [x] = randomFeeds(1, [2, 3, 8, 8]);
-    const feeds = { x: new ort.Tensor('float32', x!, [2, 3, 8, 8]) };
+    const [x] = randomFeeds(1, [2, 4, 8, 8]);
+    const feeds = { x: new ort.Tensor('float32', x!, [2, 4, 8, 8]) };
     const s32 = await ort.InferenceSession.create(serializeModel(m));
     const s8 = await ort.InferenceSession.create(serializeModel(q));
     const a = (await s32.run(feeds)).probs!.data as Float32Array;
@@ -118,8 +119,13 @@ describe('quantizeModel on the Fashion-MNIST cnn fixture', () => {
     const fp32 = loadModel(FIXTURE('cnn'));
     const result = await quantizeModel(fp32, { precision: 'int8', data: train, calibSize: 256, algorithm: 'minmax', cache });
     expect(result.report.path).toBe('qdq-int8 (minmax, 256 images)');
-    expect(result.report.qdq!.quantized.map((e) => e.opType)).toEqual(['Conv', 'Conv', 'Gemm', 'Gemm']);
-    expect(result.report.qdq!.float).toEqual([]);
+    // the first conv reads 1 channel: it stays float (see minConvInputChannels), and so do its Relu and MaxPool
+    expect(result.report.qdq!.quantized.map((e) => e.opType)).toEqual(['Conv', 'Gemm', 'Gemm']);
+    expect(result.report.qdq!.float.map((e) => [e.opType, e.reason])).toEqual([
+      ['Conv', expect.stringMatching(/^1 input channel \(< 4\)/)],
+      ['Relu', 'its input is float'],
+      ['MaxPool', 'its input is float'],
+    ]);
     const nodes = result.model.graph.nodes;
     expect(count(nodes, 'QuantizeLinear')).toBe(result.report.qdq!.activations.length);
     expect(result.report.qdq!.activations).not.toContain('logits'); // graph output stays float
@@ -132,16 +138,17 @@ describe('quantizeModel on the Fashion-MNIST cnn fixture', () => {
     expect(serializeModel(again.model)).toEqual(serializeModel(result.model));
     await expect(quantizeModel(fp32, { precision: 'int8', cache: new TextEncoder().encode('TRT-8601-EntropyCalibration2\ninput: 3c010204\n') })).rejects.toMatchObject({
       code: 'ERR_CALIB_CACHE',
-      message: expect.stringMatching(/no scale for tensor '\/f\/f\.1\/Relu_output_0' \(and 2 more\)/),
+      message: expect.stringMatching(/no scale for tensor '\/f\/f\.2\/MaxPool_output_0' \(and 2 more\)/),
     });
 
     const optimized = join(dir, 'opt.onnx');
     const s8 = await ort.InferenceSession.create(serializeModel(result.model), { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, intraOpNumThreads: 1 });
     const opt = loadModel(optimized).graph.nodes;
-    expect(count(opt, 'QLinearConv')).toBe(2);
+    expect(count(opt, 'QLinearConv')).toBe(1);
     expect(count(opt, 'QGemm')).toBe(2);
-    expect(count(opt, 'QLinearLeakyRelu')).toBe(3);
-    expect(count(opt, 'Conv') + count(opt, 'Gemm') + count(opt, 'Relu')).toBe(0); // nothing left in float
+    expect(count(opt, 'QLinearLeakyRelu')).toBe(2);
+    expect(count(opt, 'Gemm') + count(opt, 'LeakyRelu') + count(opt, 'DequantizeLinear')).toBe(0); // nothing else in float
+    expect(opt.filter((n) => n.opType === 'Conv')).toHaveLength(1); // the 1-channel first conv, fused with its Relu
     const s32 = await ort.InferenceSession.create(serializeModel(fp32), { intraOpNumThreads: 1 });
     let agree = 0;
     let correct32 = 0;
