@@ -7,16 +7,16 @@ import { TrtnError, isTrtnError } from '../errors.js';
 import { buildEngine } from '../engine/api.js';
 import { resolveBackend } from '../engine/backend.js';
 import type { BuildOptions } from '../engine/options.js';
-import type { BackendName, Engine, Feeds, Logger, TensorData } from '../engine/types.js';
+import type { BackendName, Engine, Logger } from '../engine/types.js';
 import type { Dataset } from '../data/types.js';
 import { datasetFromSpec } from '../data/spec.js';
 import { subset } from '../data/dataset.js';
-import { float16BitsToFloat32, float32ToFloat16Bits } from '../data/float16.js';
 import { parseInputSetting, resolveStudyConfig, type StudyConfig, type StudyConfigInput, type StudyPrecision, type StudySuite } from './config.js';
 import { collectEnvironment } from './environment.js';
 import { loadStudyModel, type StudyModel } from './models.js';
 import { STUDY_SCHEMA, type AccuracyResult, type CellError, type CellStatus, type StudyCell, type StudyResults } from './results.js';
-import { argmaxRows, improvementFactor, speedup } from './stats.js';
+import { improvementFactor, speedup } from './stats.js';
+import { evaluateTop1 as evaluateAccuracy } from '../quantize/evaluate.js';
 
 export interface StudyProgress {
   /** Cells finished (measured or reported as unrunnable). */
@@ -120,38 +120,11 @@ function buildOptionsFor(column: StudyColumn, config: StudyConfig, calibration: 
   return options;
 }
 
-function toFloat16Feed(t: TensorData): TensorData {
-  if (t.dtype !== 'float32') return t;
-  const src = t.data as Float32Array;
-  const out = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = float32ToFloat16Bits(src[i]!);
-  return { data: out, dims: t.dims, dtype: 'float16' };
-}
-
-/** Top-1 accuracy of an engine's first output over a labelled dataset. */
+/** Top-1 accuracy of an engine's first output over a labelled dataset (the library's one evaluateTop1). */
 export async function evaluateTop1(engine: Engine, dataset: Dataset, batchSize: number, signal?: AbortSignal): Promise<AccuracyResult> {
   if (!dataset.labels) throw new TrtnError('ERR_DATA', `accuracy data '${dataset.name}' has no labels`, { dataset: dataset.name });
-  const input = engine.inputs[0];
-  const output = engine.outputs[0];
-  if (!input || !output) throw new TrtnError('ERR_ONNX_MODEL', 'engine has no input or no output to evaluate');
-  let correct = 0;
-  let total = 0;
-  for await (const batch of dataset.batches({ batchSize, inputName: input.name, ...(signal ? { signal } : {}) })) {
-    if (!batch.labels) throw new TrtnError('ERR_DATA', `a batch of '${dataset.name}' came without labels`, { dataset: dataset.name });
-    let feeds: Feeds = batch.feeds;
-    if (input.dtype === 'float16') feeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toFloat16Feed(v)]));
-    const result = await engine.infer(feeds, signal ? { signal } : {});
-    const scores = result[output.name];
-    if (!scores) throw new TrtnError('ERR_INFERENCE', `engine returned no output '${output.name}'`, { tensor: output.name });
-    const rows = batch.labels.length;
-    const classes = scores.dims[scores.dims.length - 1] ?? 0;
-    const values = scores.dtype === 'float16' ? Float32Array.from(scores.data as Uint16Array, float16BitsToFloat32) : (scores.data as ArrayLike<number>);
-    const predicted = argmaxRows(values, rows, classes);
-    for (let i = 0; i < rows; i++) if (predicted[i] === batch.labels[i]) correct++;
-    total += rows;
-  }
-  if (total === 0) throw new TrtnError('ERR_DATA', `accuracy data '${dataset.name}' is empty`, { dataset: dataset.name });
-  return { dataset: dataset.name, top1: correct / total, correct, total };
+  const r = await evaluateAccuracy(engine, dataset, { batchSize, ...(signal ? { signal } : {}) });
+  return { dataset: dataset.name, top1: r.top1, correct: r.correct, total: r.count };
 }
 
 /** Largest host RSS seen between start() and stop(), sampled every 25 ms while the event loop turns. */
