@@ -1,5 +1,7 @@
 #include "trt_common.h"
 
+#include "../cuda/cuda_error.h"
+
 #include <cstdio>
 #include <sstream>
 
@@ -120,12 +122,8 @@ nvinfer1::Dims VectorToDims(const std::vector<int64_t>& values) {
   return dims;
 }
 
-JobError CudaError(cudaError_t status, const std::string& what) {
-  const bool noDevice = status == cudaErrorNoDevice || status == cudaErrorInsufficientDriver || status == cudaErrorInvalidDevice ||
-                        status == cudaErrorInitializationError;
-  return {noDevice ? "ERR_NO_CUDA_DEVICE" : "ERR_CUDA",
-          what + " failed: " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")"};
-}
+// The CUDA layer's classification and wording, so both parts of the addon report a CUDA failure alike.
+JobError CudaError(cudaError_t status, const std::string& what) { return {CudaErrorCode(status), CudaErrorMessage(status, what)}; }
 
 JobError SelectDevice(int device) {
   int count = 0;
