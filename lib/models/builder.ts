@@ -2,6 +2,7 @@
  * A small graph builder for the model generators: tracks the current tensor's channels and spatial
  * size, creates seeded He-normal weights (or shape-only weights for counting), and emits opset-17 nodes.
  */
+import { createRandom } from '../data/random.js';
 import { TrtnError } from '../errors.js';
 import { attr, makeNode } from '../onnx/graph.js';
 import { DataType, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model.js';
@@ -26,17 +27,8 @@ export interface GeneratorOptions {
   batchNorm?: boolean;
 }
 
-/** mulberry32: small, fast, deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded weights come from the project's one PRNG (lib/data/random.ts, mulberry32). */
+export const seededRandom = createRandom;
 
 export interface Activation {
   name: string;

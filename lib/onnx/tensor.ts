@@ -1,4 +1,5 @@
 /** Tensor payloads <-> typed arrays. float16/bfloat16 travel as raw 16-bit words in a Uint16Array. */
+import { float16BitsToFloat32 } from '../data/float16.js';
 import { TrtnError } from '../errors.js';
 import type { DType } from '../engine/types.js';
 import { DataType, type OnnxTensor } from './model.js';
@@ -178,12 +179,5 @@ export function toRawTensor(tensor: OnnxTensor): OnnxTensor {
   return { ...rest, rawData: new Uint8Array(arr.buffer.slice(arr.byteOffset, arr.byteOffset + arr.byteLength)) };
 }
 
-// IEEE 754 half <-> single, used by tensorToFloat32 and by callers that fill FLOAT16 tensors.
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
+// IEEE 754 half -> single, used by tensorToFloat32 and by callers reading FLOAT16 tensors (one implementation: lib/data/float16.ts).
+export const halfToFloat = float16BitsToFloat32;
