@@ -3,17 +3,12 @@
 // which its explicit-precision paths (TensorRT 11.x; 'percentile' on 8.6/10.x) build from.
 import { setExplicitModelConverters } from './tensorrt/index.js';
 import './onnxruntime/index.js';
-import { quantizeModel } from '../quantize/index.js';
+import { int8OptionsFromBuild, quantizeModel } from '../quantize/index.js';
 import { serializeModel } from '../onnx/io.js';
 
 setExplicitModelConverters({
   async quantize(model, options) {
-    const c = options.calib ?? {};
-    const { model: qdq } = await quantizeModel(model, {
-      precision: 'int8', target: 'tensorrt', data: c.data, algorithm: c.algorithm === 'legacy-entropy' ? 'entropy' : c.algorithm,
-      batchSize: c.batchSize, percentile: c.percentile, cache: c.cache, onProgress: options.onProgress, signal: options.signal,
-      calibSize: c.maxBatches !== undefined && c.batchSize !== undefined ? c.maxBatches * c.batchSize : undefined,
-    });
+    const { model: qdq } = await quantizeModel(model, int8OptionsFromBuild(options, { target: 'tensorrt' }));
     return serializeModel(qdq);
   },
   async toFp16(model, options) {

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { TrtnError } from '../errors.js';
-import type { CalibAlgorithm } from '../engine/options.js';
+import type { BuildOptions, CalibAlgorithm } from '../engine/options.js';
 import type { Progress } from '../engine/types.js';
 import type { DataSource } from '../data/types.js';
 import { ItemDataset, subset } from '../data/dataset.js';
@@ -64,6 +64,27 @@ export interface QuantizeResult {
   report: QuantizeReport;
 }
 
+/**
+ * The int8 quantizeModel options of a buildEngine call: calib.maxBatches x calib.batchSize images (default
+ * DEFAULT_CALIB_SIZE), batches of calib.batchSize (default 64). Shared by every backend that quantizes in TypeScript.
+ */
+export function int8OptionsFromBuild(options: BuildOptions, extra: Partial<QuantizeOptions> = {}): QuantizeOptions {
+  const calib = options.calib ?? {};
+  const batchSize = calib.batchSize ?? 64;
+  return {
+    precision: 'int8',
+    data: calib.data,
+    algorithm: calib.algorithm,
+    calibSize: calib.maxBatches ? calib.maxBatches * batchSize : DEFAULT_CALIB_SIZE,
+    batchSize,
+    percentile: calib.percentile,
+    cache: calib.cache,
+    onProgress: options.onProgress,
+    signal: options.signal,
+    ...extra,
+  };
+}
+
 /** Calibration set: a stratified subset of a Dataset, or the first `calibSize` items of any other source. */
 export function calibrationSource(data: DataSource, calibSize: number, seed = 0): { source: DataSource; limit?: number } {
   if (isDataset(data) && data instanceof ItemDataset) {
@@ -108,7 +129,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     report = { precision: 'int8', scalesFrom: 'cache', foldedBatchNorms: folded.folded, path: `qdq-int8 (scales from calibration cache ${cached.calibrator})` };
   } else {
     if (options.data === undefined) throw new TrtnError('ERR_INVALID_ARG', 'int8 quantization needs data to calibrate on, or a calibration cache');
-    const calibSize = options.calibSize ?? 512;
+    const calibSize = options.calibSize ?? DEFAULT_CALIB_SIZE;
     const { source: calibData, limit } = calibrationSource(options.data, calibSize, options.seed);
     const result = await calibrate(folded.model, plan.calibrate, calibData, {
       algorithm,

@@ -16,7 +16,7 @@ import { parseModel } from '../../onnx/io.js';
 import { feedInputs } from '../../onnx/graph.js';
 import { DataType, type OnnxModel } from '../../onnx/model.js';
 import { serializeModel } from '../../onnx/io.js';
-import { DEFAULT_CALIB_SIZE, quantizeModel } from '../../quantize/index.js';
+import { int8OptionsFromBuild, quantizeModel } from '../../quantize/index.js';
 import { OnnxRuntimeEngine } from './engine.js';
 import { resolveOrt, SessionInitError, WorkerSession, type OrtSessionOptions } from './session.js';
 
@@ -79,19 +79,7 @@ async function build(source: ModelSource, options: BuildOptions): Promise<Engine
   if (precision === 'int8') {
     const calib = options.calib;
     if (!calib) throw new TrtnError('ERR_INVALID_ARG', "precision 'int8' needs calib: { data } or calib: { cache }");
-    const batchSize = calib.batchSize ?? 64;
-    const result = await quantizeModel(model, {
-      precision: 'int8',
-      data: calib.data,
-      algorithm: calib.algorithm,
-      calibSize: calib.maxBatches ? calib.maxBatches * batchSize : DEFAULT_CALIB_SIZE,
-      batchSize,
-      percentile: calib.percentile,
-      cache: calib.cache,
-      intraOpThreads: session.intraOpThreads,
-      onProgress: options.onProgress,
-      signal: options.signal,
-    });
+    const result = await quantizeModel(model, int8OptionsFromBuild(options, { intraOpThreads: session.intraOpThreads }));
     const q = serializeModel(result.model);
     const s = await openSession(q, session, `the int8 Q/DQ model of ${file}`);
     return new OnnxRuntimeEngine({ precision: requested, path: result.report.path + tag, model: result.model, bytes: q, session: s, name });
