@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TensorStats } from '../../lib/calib/histogram.js';
-import { entropyAmax, entropyDivergence, minmaxAmax, percentileAmax, computeAmax, scaleFromAmax } from '../../lib/calib/algorithms.js';
+import { entropyAmax, entropyDivergence, entropyHistogram, minmaxAmax, percentileAmax, computeAmax, scaleFromAmax } from '../../lib/calib/algorithms.js';
 import { isTrtnError } from '../../lib/errors.js';
+import { createRandom } from '../../lib/data/random.js';
 
 function statsOf(bins: number[], range: number, min: number, max: number): TensorStats {
   const s = new TensorStats('t', bins.length);
@@ -105,6 +106,66 @@ describe('threshold algorithms (hand-computed)', () => {
     expect(entropyDivergence([4, 2, 0, 2], 2, 2)).toBeCloseTo(0.5 * Math.log(1.125), 9);
     expect(entropyDivergence([4, 2, 0, 2], 3, 2)).toBeCloseTo(0.5 * Math.log(1.125), 9);
     expect(entropyAmax(statsOf([4, 2, 0, 2], 4, 0, 3.5), 2)).toBe(3.5); // kept=4 -> edge 4, capped at 3.5
+  });
+
+  it('entropy histogram: bins far above the second largest of bins k±1, k±2 are point masses, set to that level', () => {
+    // bin 3: level 60 (of 50, 60, 70, 40); sqrt(500) - sqrt(60) > 2 -> 60. bin 4 (70 vs level 60) is noise. bin 0 := bin 1
+    expect(Array.from(entropyHistogram([900, 50, 60, 500, 70, 40, 50]))).toEqual([50, 50, 60, 60, 70, 40, 50]);
+    // two adjacent spikes: bins 3 and 4 both see level 50 (the other spike is only the largest neighbour)
+    expect(Array.from(entropyHistogram([0, 40, 50, 600, 800, 30, 20]))).toEqual([40, 40, 50, 50, 50, 30, 20]);
+    // noise-sized bumps stay; the threshold is Poisson-like: level 100 -> spike above (10 + 2)^2 = 144
+    expect(Array.from(entropyHistogram([100, 100, 110, 100, 95, 105, 100]))).toEqual([100, 100, 110, 100, 95, 105, 100]);
+    expect(entropyHistogram([0, 100, 100, 144, 100, 100])[3]).toBe(144);
+    expect(entropyHistogram([0, 100, 100, 145, 100, 100])[3]).toBe(100);
+    // a sparse tail: a bin with at most one non-empty neighbour keeps its count, and small counts are not flagged
+    expect(Array.from(entropyHistogram([10, 8, 0, 0, 3, 0, 0, 1]))).toEqual([8, 8, 0, 0, 3, 0, 0, 1]);
+    expect(Array.from(entropyHistogram([10, 2, 2, 11, 2, 2]))).toEqual([2, 2, 2, 11, 2, 2]);
+    expect(Array.from(entropyHistogram([10, 2, 2, 12, 2, 2]))).toEqual([2, 2, 2, 2, 2, 2]);
+  });
+
+  const halfNormal = (n: number, seed: number): Float32Array => {
+    const rnd = createRandom(seed);
+    const v = new Float32Array(n);
+    for (let i = 0; i < n; i++) v[i] = Math.abs(Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd()));
+    return v;
+  };
+  /** The KL search on `bins` with only pytorch-quantization's bin 0 := bin 1 (no point-mass flattening). */
+  const rawEntropyKept = (bins: Float64Array): number => {
+    const raw = Float64Array.from(bins);
+    raw[0] = raw[1]!;
+    let last = raw.length - 1;
+    while (raw[last] === 0) last--;
+    let best = 128;
+    let bestKl = Infinity;
+    for (let kept = 128; kept <= last + 1; kept++) {
+      const kl = entropyDivergence(raw, kept);
+      if (kl < bestKl) [best, bestKl] = [kept, kl];
+    }
+    return best;
+  };
+
+  it('entropy: point masses on a smooth density do not pull the threshold down; a smooth histogram is untouched', () => {
+    // |x| of a Gaussian (a post-Relu-like density) with 32% of the values replaced by 16 point masses in [0.05, 1]
+    // (a constant background's response, one per channel): the raw KL search clips far below the spike-free
+    // threshold; on entropyHistogram it lands on it.
+    const smooth = halfNormal(400_000, 7);
+    const spiky = Float32Array.from(smooth);
+    for (let i = 0; i < 0.32 * spiky.length; i++) spiky[i] = 0.05 + 0.0625 * (i % 16);
+    const a = new TensorStats('smooth');
+    a.add(smooth);
+    const b = new TensorStats('spiky');
+    b.range = a.range; // the same bins for both
+    b.add(spiky);
+    const width = a.range / a.bins.length;
+    const clean = entropyAmax(a);
+    expect(clean).toBeGreaterThan(2.5);
+    expect(Math.abs(entropyAmax(b) - clean)).toBeLessThanOrEqual(4 * width);
+    expect(rawEntropyKept(b.bins) * width).toBeLessThan(0.7 * clean);
+    // no bin >= 1 of the smooth sample is flagged (at 400k or 20k values), so its threshold is the raw search's
+    for (const s of [a, (() => { const t = new TensorStats('small'); t.add(halfNormal(20_000, 3)); return t; })()]) {
+      expect(Array.from(entropyHistogram(s.bins).subarray(1))).toEqual(Array.from(s.bins.subarray(1)));
+      expect(entropyAmax(s)).toBe(Math.min((rawEntropyKept(s.bins) * s.range) / s.bins.length, s.absMax));
+    }
   });
 
   it('entropy on 2048 bins clips a long tail: amax well below the max of a Gaussian sample', () => {
