@@ -1,7 +1,8 @@
 // Accuracy of the project's INT8 Q/DQ models vs FP32 on the Fashion-MNIST test split (10k), calibrated on a stratified
 // subset of the train split; plus calibration overhead vs plain FP32 inference of the same calibration set.
 // Usage: node bench/quant-accuracy.mjs [--models cnn,vgg16,mobilenet_v1] [--algorithms entropy,minmax,percentile]
-//        [--calib-size 512] [--limit 10000] [--threads 2]     (build first: npx tsc -p tsconfig.json)
+//        [--calib-size 512] [--limit 10000] [--threads 2] [--seed 0 (which stratified calibration subset)]
+//        (build first: npx tsc -p tsconfig.json)
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import '../dist/backends/onnxruntime/index.js';
@@ -20,12 +21,13 @@ const algorithms = arg('algorithms', 'entropy').split(',');
 const calibSize = Number(arg('calib-size', 512));
 const limit = Number(arg('limit', 10000));
 const threads = Number(arg('threads', 2));
+const seed = Number(arg('seed', 0));
 const session = { intraOpThreads: threads, interOpThreads: 1 };
 const ORT_STATIC = { cnn: [90.75, 90.66], vgg16: [93.5, 93.46], mobilenet_v1: [93.72, 93.7] };
 
 const train = await fashionMnist({ split: 'train' });
 const test = await fashionMnist({ split: 'test' });
-const calibSet = subset(train, calibSize, { stratified: true, seed: 0 });
+const calibSet = subset(train, calibSize, { stratified: true, seed });
 const rows = [];
 for (const name of models) {
   const file = `test/fixtures/models/fmnist_${name}.onnx`;
@@ -73,6 +75,7 @@ const result = {
   date: new Date().toISOString(),
   conditions: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavg1m: loadavg()[0], threads, note: 'shared 2-core machine loaded by other jobs; accuracy is unaffected, seconds are perturbed' },
   calibSize,
+  calibSeed: seed,
   rows,
 };
 mkdirSync('bench/results', { recursive: true });
