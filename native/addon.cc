@@ -1,6 +1,7 @@
 // Module entry: per-env instance data, build information, and the Init of each compiled-in part.
 #include <napi.h>
 
+#include "bridge/js_channel.h"
 #include "common.h"
 #include "modules.h"
 
@@ -35,10 +36,14 @@ void Cleanup(void* arg) {
     pending.swap(data->cleanups);
   }
   for (auto& entry : pending) entry.second();
+  // Node frees no napi_ref at teardown, and no JS may run now: delete the handles jobs still held.
+  if (data->jsRefs) data->jsRefs->ReleaseAll(data->env);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
+  data->env = env;
+  data->jsRefs = std::make_shared<JsRefRegistry>();
   env.SetInstanceData<AddonData>(data);
   napi_add_env_cleanup_hook(env, Cleanup, data);
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));

@@ -54,6 +54,7 @@ const { readdirSync, readFileSync } = require('node:fs');
 const dir = process.argv[2];
 const files = readdirSync(dir).filter((f) => /^report\.node\.\d+$/.test(f));
 let addon = 0, noise = 0, errors = 0;
+const noiseBy = new Map(); // module of the allocating frame -> [leaks, bytes]
 for (const f of files) {
   const text = readFileSync(`${dir}/${f}`, 'utf8');
   if (/ERROR: AddressSanitizer: (?!.*leaks)/.test(text)) { errors++; console.log(`ASan error in ${f}:\n${text.slice(0, 3000)}`); }
@@ -61,9 +62,15 @@ for (const f of files) {
     const frames = block.split('\n').filter((l) => /^\s+#\d+/.test(l));
     const ours = frames.some((l, i) => /tensorrt_node\.node|\/native\//.test(l) || (/<unknown module>/.test(l) && i > 0 && /napi_/.test(frames[i - 1])));
     const summary = block.split('\n')[0] + ' ' + frames.slice(1, 4).map((l) => l.trim().replace(/^#\d+ 0x[0-9a-f]+ /, '')).join(' <- ');
-    if (ours) { addon++; console.log(`ADDON LEAK (${f}): ${summary}`); } else { noise++; console.log(`node/V8 (not counted): ${summary}`); }
+    if (ours) { addon++; console.log(`ADDON LEAK (${f}): ${summary}`); continue; }
+    noise++;
+    const module = (frames.slice(1).map((l) => /\(([^()+]+)\+0x/.exec(l)?.[1]).find(Boolean) ?? 'unknown').replace(/^.*\//, '');
+    const bytes = Number(/of (\d+) byte/.exec(block)?.[1] ?? 0);
+    const [n, b] = noiseBy.get(module) ?? [0, 0];
+    noiseBy.set(module, [n + 1, b + bytes]);
   }
 }
+for (const [module, [n, b]] of noiseBy) console.log(`not counted (Node/V8/ONNX Runtime, not the addon): ${n} leak report(s), ${b} bytes, allocated in ${module}`);
 console.log(`leak-check: ${files.length} node process report(s); ${addon} addon leak(s), ${noise} other, ${errors} ASan error(s)`);
 process.exitCode = addon > 0 || errors > 0 ? 1 : 0;
 JS

@@ -3,7 +3,8 @@
 // logits the main thread's engine gives for the same images, then each worker disposes and exits.
 //
 //   npx tsc -p tsconfig.json && node bench/service/workers.mjs [--workers 4] [--seconds 30] [--model cnn]
-//       [--precision fp32] [--batch 32]
+//       [--precision fp32] [--batch 32] [--host default|process|thread]
+// --host: where each worker's engine hosts its ONNX Runtime session (default: a child process, as in any worker).
 // TRTN_LIB_DIR names another compiled library directory than dist/ (test/workers uses a private tsc output).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +16,10 @@ function feeds(images, start, batch) {
 }
 
 async function workerMain() {
-  const { id, model, precision, batch, seconds, references, slices } = workerData;
+  const { id, model, precision, batch, seconds, references, slices, host } = workerData;
   const { buildEngine } = await importLib();
   const images = testImages(10_000);
-  const engine = await buildEngine(fixture(model), { backend: 'onnxruntime', precision });
+  const engine = await buildEngine(fixture(model), { backend: 'onnxruntime', precision, ...(host !== 'default' ? { session: { host } } : {}) });
   let infers = 0;
   let mismatches = 0;
   const deadline = performance.now() + seconds * 1000;
@@ -34,7 +35,7 @@ async function workerMain() {
 }
 
 async function main() {
-  const args = parseArgs({ workers: 4, seconds: 30, model: 'cnn', precision: 'fp32', batch: 32, out: 'service-workers' });
+  const args = parseArgs({ workers: 4, seconds: 30, model: 'cnn', precision: 'fp32', batch: 32, host: 'default', out: 'service-workers' });
   const { buildEngine } = await importLib();
   const images = testImages(10_000);
   // Each worker gets 8 batches of its own; the main thread's engine computes the expected logits.
@@ -68,6 +69,7 @@ async function main() {
   const out = {
     benchmark: 'worker threads each holding an engine',
     model: args.model, precision: args.precision, batch: args.batch, workers: args.workers, seconds: args.seconds,
+    sessionHost: args.host === 'default' ? 'process (default in a worker thread)' : args.host,
     machine: machineNote(),
     perWorker: results,
     totalInfers: total,

@@ -81,6 +81,13 @@ export interface CudaNative {
   CudaEvent: new (device: number) => NativeEvent;
   cudaBenchMemcpy(direction: 'h2d' | 'd2h', bytes: number, iterations: number, device: number): Float64Array;
   cudaBenchEventRoundTrip(iterations: number, device: number): number;
+  /**
+   * Test hook: a CUDA runtime call that fails everywhere (cudaRuntimeGetVersion(nullptr): cudaErrorInvalidValue),
+   * reported as the CUDA layer reports failures. false: throws ERR_CUDA here; true: runs on a native thread and
+   * rejects the returned promise with ERR_CUDA.
+   */
+  testCudaFailure(onNativeThread: false): void;
+  testCudaFailure(onNativeThread: true): { promise: Promise<void>; cancel(reason?: string): void };
 }
 
 /** True when this addon object carries the CUDA part. */

@@ -38,8 +38,17 @@ export interface BuildOptions {
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
   logger?: Logger;
-  /** ONNX Runtime session options (onnxruntime backend). */
-  session?: { intraOpThreads?: number; interOpThreads?: number; graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all' };
+  /**
+   * ONNX Runtime session options (onnxruntime backend). `host`: where the session runs, 'thread' (a worker thread) or
+   * 'process' (a child process); default 'thread' on the main thread and 'process' inside a worker thread, whose
+   * termination would otherwise stop a session thread inside run() (onnxruntime-node then aborts the process).
+   */
+  session?: {
+    intraOpThreads?: number;
+    interOpThreads?: number;
+    graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+    host?: 'thread' | 'process';
+  };
   /** Ops/node names kept in FP32 by FP16 conversion. */
   keepFp32?: string[];
 }

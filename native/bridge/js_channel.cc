@@ -2,10 +2,24 @@
 
 #include <cstdio>
 
+#include "../common.h"
+
 namespace trtn {
 
 JsRef::JsRef(Napi::Env env, Napi::Value value) {
-  if (napi_create_reference(env, value, 1, &ref_) != napi_ok) ref_ = nullptr;
+  if (napi_create_reference(env, value, 1, &ref_) != napi_ok) {
+    ref_ = nullptr;
+    return;
+  }
+  AddonData* data = GetAddonData(env);
+  if (data != nullptr && data->jsRefs) {
+    registry_ = data->jsRefs;
+    registry_->Add(this);
+  }
+}
+
+JsRef::~JsRef() {
+  if (registry_) registry_->Remove(this);
 }
 
 Napi::Value JsRef::Value(Napi::Env env) const {
@@ -15,8 +29,41 @@ Napi::Value JsRef::Value(Napi::Env env) const {
 }
 
 void JsRef::Release(Napi::Env env) {
-  if (ref_ != nullptr) napi_delete_reference(env, ref_);
-  ref_ = nullptr;
+  napi_ref ref = nullptr;
+  if (registry_) {
+    std::lock_guard<std::mutex> lock(registry_->mutex_);
+    ref = ref_;
+    ref_ = nullptr;
+  } else {
+    ref = ref_;
+    ref_ = nullptr;
+  }
+  if (ref != nullptr) napi_delete_reference(env, ref);
+}
+
+void JsRefRegistry::Add(JsRef* ref) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  live_.insert(ref);
+}
+
+void JsRefRegistry::Remove(JsRef* ref) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  live_.erase(ref);
+  if (ref->ref_ != nullptr) orphans_.push_back(ref->ref_);
+  ref->ref_ = nullptr;
+}
+
+void JsRefRegistry::ReleaseAll(napi_env env) {
+  std::vector<napi_ref> refs;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    refs.swap(orphans_);
+    for (JsRef* ref : live_) {
+      if (ref->ref_ != nullptr) refs.push_back(ref->ref_);
+      ref->ref_ = nullptr;
+    }
+  }
+  for (napi_ref ref : refs) napi_delete_reference(env, ref);
 }
 
 CallStatus SafeCall(napi_env env, napi_value fn, napi_value recv, const std::vector<napi_value>& args, napi_value* result,

@@ -7,17 +7,23 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace trtn {
 
-// A napi_ref that is created and deleted on the JS thread only. Its destructor does nothing, so owners that
-// may die on a native thread (or after env teardown) never call N-API from the wrong place.
+class JsRefRegistry;
+
+// A napi_ref that is created and deleted on the JS thread only. Its destructor makes no N-API call, so owners that
+// may die on a native thread never call N-API from the wrong place. Node does not free a napi_ref at env
+// teardown (a worker terminated mid-job would leak it), so every live JsRef is registered with its env and the
+// addon's env cleanup hook deletes what is still held then (JsRefRegistry::ReleaseAll).
 class JsRef {
  public:
   JsRef() = default;
   JsRef(Napi::Env env, Napi::Value value);
+  ~JsRef();
   JsRef(const JsRef&) = delete;
   JsRef& operator=(const JsRef&) = delete;
   Napi::Value Value(Napi::Env env) const;
@@ -25,7 +31,26 @@ class JsRef {
   void Release(Napi::Env env);  // JS thread only
 
  private:
+  friend class JsRefRegistry;
   napi_ref ref_ = nullptr;
+  std::shared_ptr<JsRefRegistry> registry_;
+};
+
+// The JsRefs of one env. A JsRef destroyed still holding its ref (on a native thread, after its job could no
+// longer reach the JS thread) leaves the napi_ref here as an orphan; ReleaseAll deletes those too.
+class JsRefRegistry {
+ public:
+  void Add(JsRef* ref);
+  // Unregister; a ref still held becomes an orphan. Any thread.
+  void Remove(JsRef* ref);
+  // JS thread, from the env cleanup hook: delete every napi_ref still held. JS does not run; only handles go.
+  void ReleaseAll(napi_env env);
+
+ private:
+  friend class JsRef;
+  std::mutex mutex_;
+  std::set<JsRef*> live_;
+  std::vector<napi_ref> orphans_;
 };
 
 // Call a JS function from a channel handler without node-addon-api's exception path: when a worker is terminated

@@ -16,13 +16,41 @@ void JobContext::SleepMs(int ms) const {
 
 namespace {
 
-// Raw N-API for settling: a worker terminated mid-settle must not reach node-addon-api's fatal error path.
+// The job's promise is settled through its resolve/reject functions held as JsRefs, not a napi_deferred: Node
+// frees a deferred only when it is settled, which is impossible once a worker is terminating, whereas a JsRef
+// is deleted by the env cleanup hook. Settling uses raw N-API (SafeCall) so that a worker terminated mid-settle
+// never reaches node-addon-api's fatal error path.
 struct JobState {
-  explicit JobState(Napi::Env env) {
-    if (napi_create_promise(env, &deferred, &promise) != napi_ok) throw Napi::Error::New(env, "cannot create a promise");
+  std::unique_ptr<JsRef> resolve;
+  std::unique_ptr<JsRef> reject;
+
+  // new Promise(executor), keeping the executor's resolve and reject. JS thread, inside a normal call.
+  Napi::Value CreatePromise(Napi::Env env) {
+    Napi::Function executor = Napi::Function::New(env, [this](const Napi::CallbackInfo& info) {
+      resolve = std::make_unique<JsRef>(info.Env(), info[0]);
+      reject = std::make_unique<JsRef>(info.Env(), info[1]);
+    }, "executor");
+    Napi::Value ctor = env.Global().Get("Promise");
+    if (!ctor.IsFunction()) throw Napi::Error::New(env, "cannot create a promise: globalThis.Promise is not a function");
+    Napi::Object promise = ctor.As<Napi::Function>().New({executor});
+    if (!resolve || !reject || resolve->IsEmpty() || reject->IsEmpty()) throw Napi::Error::New(env, "cannot create a promise");
+    return promise;
   }
-  napi_deferred deferred = nullptr;
-  napi_value promise = nullptr;  // valid only during StartJob
+
+  // JS thread: resolve (ok) or reject with `value`, then drop both functions. A null value (no error object could
+  // be made: the env is terminating) only drops them.
+  void Settle(napi_env env, bool ok, napi_value value) {
+    Napi::Env napiEnv(env);
+    if (value != nullptr) {
+      napi_value fn = ok ? resolve->Value(napiEnv) : reject->Value(napiEnv);
+      napi_value undefined = nullptr;
+      napi_get_undefined(env, &undefined);
+      std::string ignored;
+      SafeCall(env, fn, undefined, {value}, nullptr, &ignored);
+    }
+    resolve->Release(napiEnv);
+    reject->Release(napiEnv);
+  }
 };
 
 // TrtnError(code, message) through the registered class, else a plain Error with `code`; null when JS cannot run.
@@ -62,11 +90,13 @@ napi_value MakeJobError(napi_env env, const JobError& error) {
 }  // namespace
 
 Napi::Object StartJob(Napi::Env env, const std::string& name, JobWork work, std::function<void(JobContext&)> onStart) {
-  auto state = std::make_shared<JobState>(env);
+  auto state = std::make_shared<JobState>();
+  Napi::Value promise = state->CreatePromise(env);
   JobContext context{JsChannel::Create(env, name), std::make_shared<CancelToken>()};
   if (onStart) onStart(context);
 
-  // Env teardown (worker terminate, process exit) cancels the work so the thread ends soon; it never posts.
+  // Env teardown (worker terminate, process exit) cancels the work so the thread ends soon; it never posts. The
+  // JS handles the job holds (resolve/reject, loaders, loggers) are JsRefs, which the addon's cleanup hook deletes.
   auto token = context.cancel;
   void* cleanupKey = state.get();
   RegisterCleanup(env, cleanupKey, [token]() { token->Cancel("the JavaScript environment is shutting down"); });
@@ -91,10 +121,9 @@ Napi::Object StartJob(Napi::Env env, const std::string& name, JobWork work, std:
         }
       }
       if (error.ok()) {
-        napi_resolve_deferred(env, state->deferred, value);
+        state->Settle(env, true, value);
       } else {
-        napi_value rejection = MakeJobError(env, error);
-        if (rejection != nullptr) napi_reject_deferred(env, state->deferred, rejection);
+        state->Settle(env, false, MakeJobError(env, error));
       }
       if (shared->cleanup) shared->cleanup(env);
     });
@@ -102,7 +131,7 @@ Napi::Object StartJob(Napi::Env env, const std::string& name, JobWork work, std:
   }).detach();
 
   Napi::Object handle = Napi::Object::New(env);
-  handle.Set("promise", Napi::Value(env, state->promise));
+  handle.Set("promise", promise);
   handle.Set("cancel", Napi::Function::New(env, [token](const Napi::CallbackInfo& info) {
     std::string reason = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value()
                                                                  : std::string("the operation was aborted");

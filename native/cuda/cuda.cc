@@ -79,6 +79,7 @@ void InitCuda(Napi::Env env, Napi::Object exports) {
   Stream::Init(env, exports);
   Event::Init(env, exports);
   InitCudaBench(env, exports);
+  InitCudaTestHooks(env, exports);
 }
 
 }  // namespace trtn

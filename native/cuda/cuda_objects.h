@@ -176,6 +176,7 @@ class DeviceBuffer : public Napi::ObjectWrap<DeviceBuffer> {
 // Registration of the free functions (device query, elapsed time, native benchmarks).
 void InitCudaDevice(Napi::Env env, Napi::Object exports);
 void InitCudaBench(Napi::Env env, Napi::Object exports);
+void InitCudaTestHooks(Napi::Env env, Napi::Object exports);  // test_hooks.cc
 
 // Stored in AddonData::constructors under these names.
 constexpr const char* kDeviceBufferClass = "CudaDeviceBuffer";

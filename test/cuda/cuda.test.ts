@@ -99,6 +99,26 @@ describe.runIf(noDevice)('creating CUDA objects without a GPU', () => {
   });
 });
 
+describe.runIf(info.compiled)('a CUDA call that fails (not for want of a device) is ERR_CUDA', () => {
+  // testCudaFailure is a test hook: cudaRuntimeGetVersion(nullptr) really fails with cudaErrorInvalidValue on any
+  // machine (it needs no driver), and goes through the addon's CUDA error reporting: TRTN_CHECK_CUDA on the JS
+  // thread, DescribeCudaError carried from a native thread. Only the no-device errors map to ERR_NO_CUDA_DEVICE.
+  const expected = /^cudaRuntimeGetVersion\(nullptr\) failed: cudaErrorInvalidValue \(invalid argument\)$/;
+
+  it('on the JS thread: a TrtnError naming the call, the CUDA error name and its text', () => {
+    const err = thrown(() => cudaNative().testCudaFailure(false));
+    expect(err.code).toBe('ERR_CUDA');
+    expect(err.message).toMatch(expected);
+  });
+
+  it('on a native thread: the promise rejects with the same error', async () => {
+    const err = await cudaNative().testCudaFailure(true).promise.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TrtnError);
+    expect((err as TrtnError).code).toBe('ERR_CUDA');
+    expect((err as TrtnError).message).toMatch(expected);
+  });
+});
+
 describe('argument validation happens before any CUDA call', () => {
   // On this machine any CUDA call fails with ERR_NO_CUDA_DEVICE, so getting ERR_INVALID_ARG proves that no
   // CUDA call was made; on a GPU machine the same inputs must be rejected the same way.

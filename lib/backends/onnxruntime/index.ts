@@ -35,13 +35,15 @@ async function readSource(source: ModelSource): Promise<{ bytes: Uint8Array; fil
 function sessionOptions(session: BuildOptions['session']): OrtSessionOptions {
   if (session === undefined) return {};
   if (typeof session !== 'object' || session === null) throw new TrtnError('ERR_INVALID_ARG', 'session must be an object');
-  const { intraOpThreads, interOpThreads, graphOptimization } = session;
+  const { intraOpThreads, interOpThreads, graphOptimization, host } = session;
   for (const [k, v] of Object.entries({ intraOpThreads, interOpThreads })) {
     if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0)) throw new TrtnError('ERR_INVALID_ARG', `Expected a positive integer for session.${k} but received ${String(v)}`);
   }
   if (graphOptimization !== undefined && !['disabled', 'basic', 'extended', 'all'].includes(graphOptimization))
     throw new TrtnError('ERR_INVALID_ARG', `Expected one of disabled, basic, extended, all for session.graphOptimization but received ${JSON.stringify(graphOptimization)}`);
-  return { intraOpThreads, interOpThreads, graphOptimization };
+  if (host !== undefined && host !== 'thread' && host !== 'process')
+    throw new TrtnError('ERR_INVALID_ARG', `Expected 'thread' or 'process' for session.host but received ${JSON.stringify(host)}`);
+  return { intraOpThreads, interOpThreads, graphOptimization, host };
 }
 
 async function openSession(bytes: Uint8Array, options: OrtSessionOptions, file: string): Promise<WorkerSession> {

@@ -1,14 +1,129 @@
-/** A worker thread owning one onnxruntime-node InferenceSession: requests queue there, the main thread never computes. */
+/**
+ * A worker thread (or child process) owning one onnxruntime-node InferenceSession: requests queue there, the calling
+ * thread never computes.
+ *
+ * Why two hosts: onnxruntime-node 1.30 aborts the whole process when the thread running InferenceSession.run() is
+ * stopped during the call (its N-API calls after the computation fail with napi_pending_exception, and its error path
+ * throws a C++ exception out of Napi::Error::ThrowAsJavaScriptException: std::terminate). Node stops a thread's
+ * worker threads when that thread is terminated or exits, before any hook can run, so a session in a worker thread
+ * of a worker the user terminates can be stopped inside run(). A child process is not stopped with its owner: it
+ * finishes the call and exits when the IPC channel closes. So an engine built inside a worker thread hosts its
+ * session in a child process by default; one built on the main thread keeps a worker thread (lighter and faster),
+ * and a process 'exit' listener holds process.exit() until no session is inside a call (see holdExitWhileBusy).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { isMainThread, Worker } from 'node:worker_threads';
 import { TrtnError } from '../../errors.js';
 import type { TensorData } from '../../engine/types.js';
 import { WORKER_SOURCE } from './worker-source.js';
+
+export type SessionHostKind = 'thread' | 'process';
 
 export interface OrtSessionOptions {
   intraOpThreads?: number;
   interOpThreads?: number;
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Where the session runs; default 'thread' on the main thread, 'process' inside a worker thread. */
+  host?: SessionHostKind;
+}
+
+/** The host a session gets when none is asked for (see the comment at the top of this file). */
+export function defaultSessionHost(): SessionHostKind {
+  return isMainThread ? 'thread' : 'process';
+}
+
+/** What WorkerSession needs of the thread or process it talks to (a Worker has exactly this shape). */
+interface SessionHost {
+  postMessage(msg: unknown): void;
+  on(event: 'message' | 'error' | 'exit', fn: (...args: any[]) => void): unknown;
+  off(event: 'message' | 'error' | 'exit', fn: (...args: any[]) => void): unknown;
+  ref(): void;
+  unref(): void;
+  terminate(): Promise<number>;
+}
+
+/** The session program in a child process, with a Worker's interface over the IPC channel. */
+class ProcessHost extends EventEmitter implements SessionHost {
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<number>;
+
+  constructor(workerData: Record<string, unknown>) {
+    super();
+    // 'advanced' serialization carries typed arrays as they are, as a worker's postMessage does.
+    const child = spawn(process.execPath, ['-e', WORKER_SOURCE], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    this.#child = child;
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', (code) => {
+        this.emit('exit', code ?? 1);
+        resolve(code ?? 1);
+      });
+      child.once('error', () => {
+        if (child.pid === undefined) resolve(1); // could not start: no 'exit' follows
+      });
+    });
+    child.on('message', (msg) => this.emit('message', msg));
+    child.on('error', (err) => this.emit('error', err));
+    this.postMessage(workerData);
+  }
+
+  postMessage(msg: unknown): void {
+    if (this.#child.connected) this.#child.send(msg as object, (err) => err && this.emit('error', err));
+  }
+
+  ref(): void {
+    this.#child.ref();
+    (this.#child.channel as { ref?(): void } | null | undefined)?.ref?.();
+  }
+
+  unref(): void {
+    this.#child.unref();
+    (this.#child.channel as { unref?(): void } | null | undefined)?.unref?.();
+  }
+
+  terminate(): Promise<number> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) {
+      this.#child.ref(); // an unref'd child would let the loop end before its exit is seen
+      this.#child.kill();
+    }
+    return this.#exited;
+  }
+}
+
+// Gates of this thread's thread-hosted sessions: 1 while the session thread may be inside ONNX Runtime, 0 idle,
+// 2 closed (nothing starts any more). Set to 2 by holdExitWhileBusy.
+const gates = new Set<Int32Array>();
+const EXIT_WAIT_MS = 30_000;
+
+/**
+ * process 'exit' listener: wait until each session thread is between calls and close its gate, so that Node stops
+ * it (right after this) outside InferenceSession.run(). Waits at most EXIT_WAIT_MS in all.
+ */
+function holdExitWhileBusy(): void {
+  const deadline = Date.now() + EXIT_WAIT_MS;
+  for (const gate of gates) {
+    while (Atomics.compareExchange(gate, 0, 0, 2) === 1) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      Atomics.wait(gate, 0, 1, left);
+    }
+  }
+}
+
+function startHost(kind: SessionHostKind, workerData: Record<string, unknown>): SessionHost {
+  if (kind === 'process') return new ProcessHost(workerData);
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  gate[0] = 1; // starting: InferenceSession.create runs there
+  if (!process.listeners('exit').includes(holdExitWhileBusy)) process.on('exit', holdExitWhileBusy);
+  gates.add(gate);
+  // The program is CommonJS text: an inherited --input-type=module would make the eval'd worker an ES module. (Only
+  // then is execArgv given: an explicit one may not hold process-wide flags that the inherited one may.)
+  const inputType = process.execArgv.some((a) => a.startsWith('--input-type'));
+  const execArgv = inputType ? process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type') : undefined;
+  const host = new Worker(WORKER_SOURCE, { eval: true, ...(execArgv ? { execArgv } : {}), workerData: { ...workerData, gate: gate.buffer } });
+  host.once('exit', () => gates.delete(gate));
+  return host;
 }
 
 let ortPath: string | undefined;
@@ -32,14 +147,18 @@ interface Pending {
 export class SessionInitError extends Error {}
 
 export class WorkerSession {
-  private readonly worker: Worker;
+  private readonly worker: SessionHost;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | undefined;
   readonly inputNames: string[];
   readonly outputNames: string[];
 
-  private constructor(worker: Worker, ready: { inputNames: string[]; outputNames: string[] }) {
+  /** Where this session runs. */
+  readonly host: SessionHostKind;
+
+  private constructor(worker: SessionHost, host: SessionHostKind, ready: { inputNames: string[]; outputNames: string[] }) {
+    this.host = host;
     this.worker = worker;
     this.inputNames = ready.inputNames;
     this.outputNames = ready.outputNames;
@@ -65,7 +184,8 @@ export class WorkerSession {
     const sessionOptions: Record<string, unknown> = { graphOptimizationLevel: options.graphOptimization ?? 'all' };
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.interOpThreads) sessionOptions.interOpNumThreads = options.interOpThreads;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath: resolveOrt(), model, sessionOptions } });
+    const kind = options.host ?? defaultSessionHost();
+    const worker = startHost(kind, { ortPath: resolveOrt(), model, sessionOptions });
     const ready = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
       const onMessage = (msg: { type?: string; message?: string; inputNames?: string[]; outputNames?: string[] }) => {
         if (msg.type === 'ready') {
@@ -96,7 +216,7 @@ export class WorkerSession {
       worker.on('exit', onExit);
     });
     worker.unref(); // an idle engine does not keep the process alive; requests ref it while they run
-    return new WorkerSession(worker, ready);
+    return new WorkerSession(worker, kind, ready);
   }
 
   private request(msg: Record<string, unknown>): Promise<Record<string, unknown>> {

@@ -8,10 +8,22 @@
  * | { id, type: 'close' }. Worker -> main: { type: 'ready', ... } | { type: 'init-error', message }
  * | { id, ok: true, outputs | times } | { id, ok: false, message }.
  * Requests are handled one at a time in arrival order; session.run blocks this thread, never the main one.
+ *
+ * The same program runs as a child process (host 'process', see session.ts): then it talks over the IPC channel,
+ * its first message is the workerData, and it exits when the channel closes. In a thread, workerData.gate (an
+ * Int32Array over a SharedArrayBuffer) is 1 while ONNX Runtime may be called (start-up, a request) and 0 when idle;
+ * the owner's process 'exit' listener sets it to 2 once idle, after which no request starts.
  */
 export const WORKER_SOURCE = String.raw`
-const { parentPort, workerData } = require('node:worker_threads');
-const ort = require(workerData.ortPath);
+const threads = require('node:worker_threads');
+const parentPort = threads.parentPort ?? {
+  // A write can still fail (EPIPE) between the owner going away and 'disconnect': then there is no one to answer.
+  postMessage: (msg) => { if (process.connected) process.send(msg, (err) => err && process.exit(0)); },
+  on: (event, fn) => process.on(event, fn),
+};
+let workerData;
+let ort;
+let gate;
 let session;
 const queue = [];
 let busy = false;
@@ -61,21 +73,35 @@ async function drain() {
   busy = true;
   while (queue.length > 0) {
     const msg = queue.shift();
+    if (gate && Atomics.compareExchange(gate, 0, 0, 1) !== 0) break; // the owner is exiting: start nothing
     try {
       const result = await handle(msg);
+      releaseGate();
       parentPort.postMessage({ id: msg.id, ok: true, ...result });
     } catch (err) {
+      releaseGate();
       parentPort.postMessage({ id: msg.id, ok: false, message: err && err.message ? err.message : String(err) });
     }
   }
   busy = false;
 }
 
-(async () => {
+function releaseGate() {
+  if (!gate) return;
+  Atomics.store(gate, 0, 0);
+  Atomics.notify(gate, 0);
+}
+
+async function start(data) {
+  workerData = data;
+  gate = workerData.gate ? new Int32Array(workerData.gate) : undefined;
   try {
+    ort = require(workerData.ortPath);
     session = await ort.InferenceSession.create(workerData.model, workerData.sessionOptions);
+    releaseGate();
     parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
   } catch (err) {
+    releaseGate();
     parentPort.postMessage({ type: 'init-error', message: err && err.message ? err.message : String(err) });
     return;
   }
@@ -83,5 +109,12 @@ async function drain() {
     queue.push(msg);
     drain();
   });
-})();
+}
+
+if (threads.parentPort) {
+  start(threads.workerData);
+} else {
+  process.once('message', start);
+  process.on('disconnect', () => process.exit(0)); // the owner closed, exited or was terminated
+}
 `;
