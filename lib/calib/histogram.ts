@@ -2,8 +2,11 @@
  * Per-tensor calibration statistics: running min/max and a histogram of |x| over [0, range).
  * The range is set by the first batch with a non-zero value (its largest |x|, which lands in the last bin); when a
  * later value exceeds it, the range grows by a power of two and bins merge in groups of that factor, so re-binning is exact (edges stay aligned).
+ * The addon's calibHistogramAdd (native/calib/histogram.cc) does this in one pass at a few ns per value; the
+ * JavaScript loop below (addJs) does the same where the addon cannot load, and is what the native kernel is tested against.
  */
 import { TrtnError } from '../errors.js';
+import { nativeAddonFile, tryNativeAddon } from '../native/addon.js';
 
 export const DEFAULT_HISTOGRAM_BINS = 2048;
 
@@ -14,6 +17,34 @@ export interface TensorStatsJSON {
   count: number;
   range: number;
   bins: number[];
+}
+
+/** The native kernel: updates `bins` and `state` = [min, max, count, range]; -1, or the index of the first NaN/Inf. */
+export type HistogramKernel = (values: Float32Array, bins: Float64Array, state: Float64Array) => number;
+
+let kernel: HistogramKernel | null | undefined;
+/** The addon's histogram kernel, or null where the addon cannot load or predates it. */
+export function histogramKernel(): HistogramKernel | null {
+  if (kernel === undefined) {
+    const add = tryNativeAddon().addon?.calibHistogramAdd;
+    kernel = typeof add === 'function' ? (add as HistogramKernel) : null;
+  }
+  return kernel;
+}
+
+/** The .node file holding the kernel, for a thread that computes statistics where the tensors are (undefined: no kernel). */
+export function histogramKernelFile(): string | undefined {
+  return histogramKernel() ? nativeAddonFile() : undefined;
+}
+
+export function checkBinCount(binCount: number): void {
+  if (!Number.isInteger(binCount) || binCount < 2) throw new TrtnError('ERR_INVALID_ARG', `histogram bins must be an integer >= 2, got ${binCount}`);
+}
+
+/** ERR_CALIB_DATA for a NaN or Inf `value` at `index` of `tensor` in calibration batch `batch`. */
+export function nonFiniteError(tensor: string, value: number, index: number, batch: number): TrtnError {
+  const what = Number.isNaN(value) ? 'NaN' : value > 0 ? '+Inf' : '-Inf';
+  return new TrtnError('ERR_CALIB_DATA', `tensor '${tensor}' has ${what} at index ${index} in calibration batch ${batch}`, { tensor, batch, index });
 }
 
 export class TensorStats {
@@ -28,7 +59,7 @@ export class TensorStats {
   readonly bins: Float64Array;
 
   constructor(name: string, binCount = DEFAULT_HISTOGRAM_BINS) {
-    if (!Number.isInteger(binCount) || binCount < 2) throw new TrtnError('ERR_INVALID_ARG', `histogram bins must be an integer >= 2, got ${binCount}`);
+    checkBinCount(binCount);
     this.name = name;
     this.bins = new Float64Array(binCount);
   }
@@ -37,11 +68,29 @@ export class TensorStats {
     return this.count === 0 ? 0 : Math.max(Math.abs(this.min), Math.abs(this.max));
   }
 
+  /** Statistics accumulated elsewhere (a worker thread), as [min, max, count, range] and the bins. */
+  static fromState(name: string, state: ArrayLike<number>, bins: ArrayLike<number>): TensorStats {
+    const s = new TensorStats(name, bins.length);
+    s.bins.set(bins);
+    [s.min, s.max, s.count, s.range] = [state[0]!, state[1]!, state[2]!, state[3]!];
+    return s;
+  }
+
   /**
    * Add one batch of values. A NaN or Inf is an ERR_CALIB_DATA naming the tensor and `batch` (calibration stops
    * there, so a partly recorded batch is never used).
    */
   add(values: ArrayLike<number>, batch = 0): void {
+    const native = values instanceof Float32Array ? histogramKernel() : null;
+    if (!native) return this.addJs(values, batch);
+    const state = Float64Array.of(this.min, this.max, this.count, this.range);
+    const bad = native(values as Float32Array, this.bins, state);
+    [this.min, this.max, this.count, this.range] = state;
+    if (bad >= 0) throw nonFiniteError(this.name, values[bad]!, bad, batch);
+  }
+
+  /** add() in JavaScript: the fallback without the addon, and the reference its kernel is tested against. */
+  addJs(values: ArrayLike<number>, batch = 0): void {
     const n = values.length;
     if (n === 0) return;
     if (this.range === 0) {
@@ -89,8 +138,7 @@ export class TensorStats {
   }
 
   private fail(v: number, index: number, batch: number): never {
-    const what = Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
-    throw new TrtnError('ERR_CALIB_DATA', `tensor '${this.name}' has ${what} at index ${index} in calibration batch ${batch}`, { tensor: this.name, batch, index });
+    throw nonFiniteError(this.name, v, index, batch);
   }
 
   /** Grow the range by the smallest power of two that covers `needed` (which then falls in the last bin at worst), merging bins. */

@@ -5,7 +5,7 @@ import { collectStatistics } from '../../lib/calib/calibrate.js';
 import { fashionMnist, subset } from '../../lib/data/index.js';
 import { loadModel } from '../../lib/onnx/io.js';
 import { planQdq } from '../../lib/onnx/qdq.js';
-import '../../lib/backends/onnxruntime/index.js';
+import '../../lib/backends/onnxruntime/index.js'; // calibration's statistics host
 
 let seed = 11;
 const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
