@@ -6,7 +6,7 @@
  * JavaScript loop below (addJs) does the same where the addon cannot load, and is what the native kernel is tested against.
  */
 import { TrtnError } from '../errors.js';
-import { nativeAddonFile, tryNativeAddon } from '../native/addon.js';
+import { calibKernels } from './kernels.js';
 
 export const DEFAULT_HISTOGRAM_BINS = 2048;
 
@@ -17,24 +17,6 @@ export interface TensorStatsJSON {
   count: number;
   range: number;
   bins: number[];
-}
-
-/** The native kernel: updates `bins` and `state` = [min, max, count, range]; -1, or the index of the first NaN/Inf. */
-export type HistogramKernel = (values: Float32Array, bins: Float64Array, state: Float64Array) => number;
-
-let kernel: HistogramKernel | null | undefined;
-/** The addon's histogram kernel, or null where the addon cannot load or predates it. */
-export function histogramKernel(): HistogramKernel | null {
-  if (kernel === undefined) {
-    const add = tryNativeAddon().addon?.calibHistogramAdd;
-    kernel = typeof add === 'function' ? (add as HistogramKernel) : null;
-  }
-  return kernel;
-}
-
-/** The .node file holding the kernel, for a thread that computes statistics where the tensors are (undefined: no kernel). */
-export function histogramKernelFile(): string | undefined {
-  return histogramKernel() ? nativeAddonFile() : undefined;
 }
 
 export function checkBinCount(binCount: number): void {
@@ -81,10 +63,10 @@ export class TensorStats {
    * there, so a partly recorded batch is never used).
    */
   add(values: ArrayLike<number>, batch = 0): void {
-    const native = values instanceof Float32Array ? histogramKernel() : null;
+    const native = values instanceof Float32Array ? calibKernels() : null;
     if (!native) return this.addJs(values, batch);
     const state = Float64Array.of(this.min, this.max, this.count, this.range);
-    const bad = native(values as Float32Array, this.bins, state);
+    const bad = native.histogramAdd(values as Float32Array, this.bins, state);
     [this.min, this.max, this.count, this.range] = state;
     if (bad >= 0) throw nonFiniteError(this.name, values[bad]!, bad, batch);
   }

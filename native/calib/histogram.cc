@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "../common.h"
-#include "../modules.h"
+#include "calib.h"
 
 namespace trtn {
 namespace {
@@ -121,7 +121,8 @@ int64_t AddAbsHistogram(const float* values, size_t n, double* bins, size_t nb, 
   return -1;
 }
 
-// calibHistogramAdd(values: Float32Array, bins: Float64Array, state: Float64Array [min, max, count, range]) -> number
+}  // namespace
+
 Napi::Value CalibHistogramAdd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray()) {
@@ -136,12 +137,6 @@ Napi::Value CalibHistogramAdd(const Napi::CallbackInfo& info) {
   const int64_t bad = AddAbsHistogram(values.As<Napi::Float32Array>().Data(), values.ElementLength(), bins.As<Napi::Float64Array>().Data(),
                                       bins.ElementLength(), state.As<Napi::Float64Array>().Data());
   return Napi::Number::New(env, static_cast<double>(bad));
-}
-
-}  // namespace
-
-void InitCalib(Napi::Env env, Napi::Object exports) {
-  exports.Set("calibHistogramAdd", Napi::Function::New(env, CalibHistogramAdd, "calibHistogramAdd"));
 }
 
 }  // namespace trtn

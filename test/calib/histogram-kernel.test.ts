@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TensorStats, histogramKernel, histogramKernelFile } from '../../lib/calib/histogram.js';
+import { TensorStats } from '../../lib/calib/histogram.js';
+import { calibKernels } from '../../lib/calib/kernels.js';
 import { collectStatistics } from '../../lib/calib/calibrate.js';
 import { fashionMnist, subset } from '../../lib/data/index.js';
 import { loadModel } from '../../lib/onnx/io.js';
@@ -28,8 +29,8 @@ function expectSame(a: TensorStats, b: TensorStats, what: string): void {
 
 describe('native histogram kernel (native/calib/histogram.cc)', () => {
   it('is built into the addon and loadable by a worker', () => {
-    expect(histogramKernel()).toBeTypeOf('function');
-    expect(histogramKernelFile()).toMatch(/\.node$/);
+    expect(calibKernels()?.histogramAdd).toBeTypeOf('function');
+    expect(calibKernels()?.file).toMatch(/\.node$/);
   });
 
   it('gives exactly what the JavaScript loop gives, re-binning included', () => {

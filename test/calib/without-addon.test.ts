@@ -9,16 +9,15 @@ afterAll(() => {
 });
 
 describe('calibration statistics without the native addon', () => {
-  it('come from the JavaScript loop; a NaN or Inf is still named', async () => {
+  it('come from the JavaScript loop and the reference search; a NaN or Inf is still named', async () => {
     process.env.TRTN_ADDON_PATH = '/nonexistent/tensorrt_node.node'; // before anything loads the addon in this file's process
-    const { histogramKernel, histogramKernelFile } = await import('../../lib/calib/histogram.js');
+    const { calibKernels } = await import('../../lib/calib/kernels.js');
     const { calibrate } = await import('../../lib/calib/calibrate.js');
     const { fashionMnist, subset } = await import('../../lib/data/index.js');
     const { loadModel } = await import('../../lib/onnx/io.js');
     const { planQdq } = await import('../../lib/onnx/qdq.js');
     await import('../../lib/backends/onnxruntime/index.js');
-    expect(histogramKernel()).toBeNull();
-    expect(histogramKernelFile()).toBeUndefined();
+    expect(calibKernels()).toBeNull();
     const cnn = loadModel('test/fixtures/models/fmnist_cnn.onnx');
     const tensors = ['input', ...planQdq(cnn).calibrate];
     const data = subset(await fashionMnist({ split: 'train' }), 96, { seed: 2 });

@@ -7,7 +7,8 @@
 import { TrtnError } from '../../errors.js';
 import type { Feeds } from '../../engine/types.js';
 import { setStatisticsHost, type StatisticsHost, type StatisticsHostOptions } from '../../calib/host.js';
-import { TensorStats, histogramKernelFile, nonFiniteError } from '../../calib/histogram.js';
+import { TensorStats, nonFiniteError } from '../../calib/histogram.js';
+import { calibKernels } from '../../calib/kernels.js';
 import { WorkerSession } from './session.js';
 
 async function openHost(model: Uint8Array, options: StatisticsHostOptions): Promise<StatisticsHost> {
@@ -18,7 +19,7 @@ async function openHost(model: Uint8Array, options: StatisticsHostOptions): Prom
     throw new TrtnError('ERR_ONNX_PARSE', `ONNX Runtime rejected the calibration model: ${(err as Error).message}`, {}, { cause: err });
   }
   const tensors = [...options.tensors];
-  const kernel = histogramKernelFile();
+  const kernel = calibKernels()?.file;
   const local = new Map<string, TensorStats>(); // without the kernel
   const didNotRun = (err: unknown, feeds: Feeds, batch: number) => {
     const dims = Object.values(feeds)[0]?.dims ?? [];
