@@ -6,8 +6,11 @@
 import { nativeAddonFile, tryNativeAddon } from '../native/addon.js';
 
 export interface CalibKernels {
-  /** Updates `bins` and `state` = [min, max, count, range] as TensorStats.add does; -1, or the index of the first NaN/Inf. */
-  histogramAdd(values: Float32Array, bins: Float64Array, state: Float64Array): number;
+  /**
+   * Updates `bins` and `state` = [min, max, count, range] as TensorStats.add does, binning on up to `threads`
+   * threads; -1, or the index of the first NaN/Inf (then nothing is changed).
+   */
+  histogramAdd(values: Float32Array, bins: Float64Array, state: Float64Array, threads?: number): number;
   /** Bins kept by the entropy search over `hist` (bin 0 already counted as bin 1); -1 where the reference must run. */
   entropyKept(hist: Float64Array, levels: number): number;
   /** The .node file, for a worker thread to load the same kernels. */

@@ -45,21 +45,37 @@ describe('native histogram kernel (native/calib/histogram.cc)', () => {
         expectSame(native, js, `${bins} bins, batch ${b}`);
       }
     }
+    // a tensor large enough to be binned on several threads
+    for (const threads of [2, 3, 8]) {
+      const native = new TensorStats('big');
+      const js = new TensorStats('big');
+      for (let b = 0; b < 3; b++) {
+        const v = batch(600_000 + 77 * b, 2 ** b);
+        native.add(v, b, threads);
+        js.addJs(v, b);
+        expectSame(native, js, `${threads} threads, batch ${b}`);
+      }
+    }
     const zeros = new TensorStats('z', 16);
     zeros.add(new Float32Array(1000));
     expect([zeros.range, zeros.bins[0], zeros.count]).toEqual([0, 1000, 1000]);
   });
 
-  it('reports the first NaN or Inf by index, as the JavaScript loop does', () => {
+  it('reports the first NaN or Inf by index, as the JavaScript loop does, and changes nothing', () => {
     for (const [at, bad] of [[0, NaN], [300, Infinity], [777, -Infinity], [1023, NaN]] as const) {
       const v = batch(1024, 1);
       v[at] = bad;
       v[1000] = NaN; // a later one is not the one reported (unless it is the first)
       const first = Math.min(at, 1000);
       const what = Number.isNaN(v[first]!) ? 'NaN' : v[first]! > 0 ? '\\+Inf' : '-Inf';
+      const good = batch(512, 1);
       const s = new TensorStats('conv', 64);
-      s.add(batch(512, 1), 0);
+      s.add(good, 0);
+      const before = new TensorStats('conv', 64);
+      before.addJs(good, 0);
       expect(() => s.add(v, 4)).toThrow(new RegExp(`'conv' has ${what} at index ${first} in calibration batch 4`));
+      expect(() => before.addJs(v, 4)).toThrow(new RegExp(`'conv' has ${what} at index ${first} in calibration batch 4`));
+      expectSame(s, before, 'after the bad batch');
     }
   });
 });

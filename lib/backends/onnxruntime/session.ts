@@ -9,6 +9,8 @@ export interface OrtSessionOptions {
   intraOpThreads?: number;
   interOpThreads?: number;
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** false: ORT's pool threads sleep as soon as a run ends instead of spinning (ORT's default), leaving the cores to other work. */
+  spinning?: boolean;
 }
 
 let ortPath: string | undefined;
@@ -37,6 +39,8 @@ export interface StatisticsRequest {
   bins: number;
   /** The addon file holding calibHistogramAdd. */
   kernel: string;
+  /** Threads the kernel may bin a large tensor on (the session's own are idle meanwhile). */
+  threads: number;
 }
 
 export interface StatisticsReply {
@@ -90,6 +94,7 @@ export class WorkerSession {
     const sessionOptions: Record<string, unknown> = { graphOptimizationLevel: options.graphOptimization ?? 'all' };
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.interOpThreads) sessionOptions.interOpNumThreads = options.interOpThreads;
+    if (options.spinning === false) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath: resolveOrt(), model, sessionOptions } });
     const ready = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
       const onMessage = (msg: { type?: string; message?: string; inputNames?: string[]; outputNames?: string[] }) => {
@@ -160,8 +165,8 @@ export class WorkerSession {
 
   /** Run one batch and add the statistics of `request.tensors` inside the worker: only timings come back, no activations. */
   async addStatistics(feeds: Record<string, TensorData>, request: StatisticsRequest): Promise<StatisticsReply> {
-    const { fetches, tensors, bins, kernel } = request;
-    return (await this.request({ type: 'stats-add', feeds: plainFeeds(feeds), ...(fetches ? { fetches } : {}), tensors: [...tensors], bins, kernel })) as unknown as StatisticsReply;
+    const { fetches, tensors, bins, kernel, threads } = request;
+    return (await this.request({ type: 'stats-add', feeds: plainFeeds(feeds), ...(fetches ? { fetches } : {}), tensors: [...tensors], bins, kernel, threads })) as unknown as StatisticsReply;
   }
 
   /** The statistics added so far (the worker then starts over). */

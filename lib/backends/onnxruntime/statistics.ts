@@ -4,6 +4,7 @@
  * statistics touch the main thread and no activation is copied across threads. Where the addon cannot load,
  * the fetched tensors come back and TensorStats adds them in JavaScript on the calling thread.
  */
+import { availableParallelism } from 'node:os';
 import { TrtnError } from '../../errors.js';
 import type { Feeds } from '../../engine/types.js';
 import { setStatisticsHost, type StatisticsHost, type StatisticsHostOptions } from '../../calib/host.js';
@@ -14,12 +15,15 @@ import { WorkerSession } from './session.js';
 async function openHost(model: Uint8Array, options: StatisticsHostOptions): Promise<StatisticsHost> {
   let session: WorkerSession;
   try {
-    session = await WorkerSession.open(model, { graphOptimization: 'all', ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}) });
+    // No spinning: between runs the histogram kernel wants the cores ORT's pool threads would spin on.
+    session = await WorkerSession.open(model, { graphOptimization: 'all', spinning: false, ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}) });
   } catch (err) {
     throw new TrtnError('ERR_ONNX_PARSE', `ONNX Runtime rejected the calibration model: ${(err as Error).message}`, {}, { cause: err });
   }
   const tensors = [...options.tensors];
   const kernel = calibKernels()?.file;
+  // The kernel bins a large tensor on as many threads as the session runs on: they are idle between runs.
+  const threads = options.intraOpThreads ?? availableParallelism();
   const local = new Map<string, TensorStats>(); // without the kernel
   const didNotRun = (err: unknown, feeds: Feeds, batch: number) => {
     const dims = Object.values(feeds)[0]?.dims ?? [];
@@ -32,7 +36,7 @@ async function openHost(model: Uint8Array, options: StatisticsHostOptions): Prom
       if (kernel) {
         let reply;
         try {
-          reply = await session.addStatistics(feeds, { fetches, tensors, bins: options.bins, kernel });
+          reply = await session.addStatistics(feeds, { fetches, tensors, bins: options.bins, kernel, threads });
         } catch (err) {
           throw didNotRun(err, feeds, batch);
         }

@@ -5,7 +5,7 @@
  * from the process's working directory, not from this package).
  *
  * Protocol (main -> worker): { id, type: 'run', feeds, fetches? } | { id, type: 'bench', feeds, warmup, iterations }
- * | { id, type: 'close' } | { id, type: 'stats-add', feeds, fetches, tensors, bins, kernel }
+ * | { id, type: 'close' } | { id, type: 'stats-add', feeds, fetches, tensors, bins, kernel, threads }
  * | { id, type: 'stats-take' }. Worker -> main: { type: 'ready', ... } | { type: 'init-error', message }
  * | { id, ok: true, outputs | times | runMs, statsMs, nonFinite? | statistics } | { id, ok: false, message }.
  * 'stats-add' runs a batch and adds the statistics of `tensors` (fetched outputs or feeds) to histograms kept
@@ -56,7 +56,7 @@ function handleStatistics(msg) {
       if (!(t && t.data instanceof Float32Array)) throw new Error("tensor '" + name + "' is " + (t ? t.type ?? t.dtype : 'not an output') + '; calibration takes float32');
       let s = statistics.get(name);
       if (!s) statistics.set(name, (s = { bins: new Float64Array(msg.bins), state: Float64Array.of(Infinity, -Infinity, 0, 0) }));
-      const bad = histogramAdd(t.data, s.bins, s.state);
+      const bad = histogramAdd(t.data, s.bins, s.state, msg.threads);
       if (bad >= 0) return { runMs: t1 - t0, statsMs: performance.now() - t1, nonFinite: { tensor: name, index: bad, value: t.data[bad] } };
     }
     return { runMs: t1 - t0, statsMs: performance.now() - t1 };
