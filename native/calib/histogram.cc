@@ -105,6 +105,10 @@ void Accumulate(const float* values, size_t begin, size_t end, size_t nb, double
       vIn = _mm_and_ps(vIn, _mm_cmple_ps(a, vRange));
       _mm_store_si128(reinterpret_cast<__m128i*>(index + j), _mm_cvttps_epi32(_mm_min_ps(_mm_mul_ps(a, vPerUnit), vLast)));
     }
+    if (_mm_movemask_ps(vIn) != 0xf) {  // the caller re-bins everything: stop here
+      out->inRange = false;
+      return;
+    }
 #else
   for (; i + kBlock <= end; i += kBlock) {
     for (size_t j = 0; j < kBlock; ++j) {
@@ -113,6 +117,10 @@ void Accumulate(const float* values, size_t begin, size_t end, size_t nb, double
       hi = x > hi ? x : hi;
       inRange &= a <= rangeF;
       index[j] = static_cast<int32_t>(k < last ? k : last);
+    }
+    if (!inRange) {
+      out->inRange = false;
+      return;
     }
 #endif
     for (size_t j = 0; j < kBlock; j += 4) {
@@ -169,11 +177,12 @@ bool AccumulateParallel(const float* values, size_t n, size_t nb, double range, 
 int64_t AddAbsHistogram(const float* values, size_t n, double* bins, size_t nb, double* state, size_t threads) {
   if (n == 0) return -1;
   std::vector<Partial> partials;
-  if (!AccumulateParallel(values, n, nb, state[kRange], threads, &partials)) {
+  // The first batch (range still 0) is scanned right away: binning it at range 0 would only be thrown away.
+  if (state[kRange] == 0 || !AccumulateParallel(values, n, nb, state[kRange], threads, &partials)) {
     double largest = 0;
     const int64_t bad = Scan(values, n, &largest);
     if (bad >= 0) return bad;
-    Grow(bins, nb, state, largest);
+    if (largest > state[kRange]) Grow(bins, nb, state, largest);
     AccumulateParallel(values, n, nb, state[kRange], threads, &partials);
   }
   for (const Partial& part : partials) {
