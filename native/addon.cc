@@ -49,6 +49,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   InitBridge(env, exports);
+  InitCalib(env, exports);
 #ifdef TRTN_HAVE_CUDA
   InitCuda(env, exports);
 #endif

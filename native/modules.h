@@ -4,6 +4,7 @@
 
 namespace trtn {
 void InitBridge(Napi::Env env, Napi::Object exports);  // native/bridge: always compiled
+void InitCalib(Napi::Env env, Napi::Object exports);   // native/calib: always compiled
 #ifdef TRTN_HAVE_CUDA
 void InitCuda(Napi::Env env, Napi::Object exports);  // native/cuda: with the CUDA toolkit
 #endif

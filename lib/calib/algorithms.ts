@@ -11,13 +11,19 @@
  *   over the bins of that group where P is non-zero; P and Q are smoothed with eps 1e-4 (see divergence()).
  *   The candidate with the smallest KL(P||Q) wins (the first on ties) and amax = i * binWidth, capped at the
  *   largest |x|. The search runs on entropyHistogram(bins), where point masses are flattened (see there).
+ *   entropyKeptReference does exactly this in O(bins) per candidate; entropyAmax runs the addon's calibEntropyKept
+ *   (native/calib/entropy.cc), the same divergence rearranged to O(levels) per candidate, and the reference where
+ *   that does not apply or the addon cannot load (test/calib/entropy-search.test.ts holds the two to one answer).
  */
 import { TrtnError } from '../errors.js';
 import type { CalibAlgorithm } from '../engine/options.js';
 import type { TensorStats } from './histogram.js';
+import { calibKernels } from './kernels.js';
 
 export const DEFAULT_PERCENTILE = 99.99;
 export const ENTROPY_LEVELS = 128;
+/** The eps that P's and Q's zero bins become before the divergence. */
+const SMOOTHING = 0.0001;
 
 export interface ThresholdOptions {
   percentile?: number;
@@ -80,9 +86,8 @@ function divergence(hist: ArrayLike<number>, kept: number, levels: number, outli
     for (const v of a) if (v === 0) zeros++;
     const nonZeros = a.length - zeros;
     if (nonZeros === 0) return false;
-    const eps = 0.0001;
-    const eps1 = (eps * zeros) / nonZeros;
-    for (let k = 0; k < a.length; k++) a[k] = a[k] === 0 ? eps : a[k]! - eps1;
+    const eps1 = (SMOOTHING * zeros) / nonZeros;
+    for (let k = 0; k < a.length; k++) a[k] = a[k] === 0 ? SMOOTHING : a[k]! - eps1;
     return true;
   };
   if (!smooth(p) || !smooth(q)) return Infinity;
@@ -152,25 +157,41 @@ export function entropyAmax(stats: TensorStats, levels = ENTROPY_LEVELS): number
   const bins = stats.bins;
   if (stats.range === 0) return stats.absMax;
   if (bins.length <= levels) return stats.absMax;
-  // Trailing empty bins change nothing but cost time: candidates past the last non-zero bin all see the same P.
-  let lastNonZero = bins.length - 1;
-  while (lastNonZero > 0 && bins[lastNonZero] === 0) lastNonZero--;
-  const stop = Math.max(levels, lastNonZero + 1);
+  // Point masses (the zero spike of post-Relu tensors first) would dominate the divergence: see entropyHistogram.
+  const hist = entropyHistogram(bins);
+  const kept = entropyKept(hist, levels);
+  return Math.min((kept * stats.range) / bins.length, stats.absMax);
+}
+
+/** Bins kept by the entropy search on `hist` (after entropyHistogram): the smallest KL, the first on ties. */
+export function entropyKept(hist: Float64Array, levels = ENTROPY_LEVELS): number {
+  const kept = calibKernels()?.entropyKept(hist, levels) ?? -1;
+  return kept >= 0 ? kept : entropyKeptReference(hist, levels);
+}
+
+/** Candidates run from `levels` to just past the last non-zero bin: later ones all see the same P. */
+function searchStop(hist: ArrayLike<number>, levels: number): number {
+  let lastNonZero = hist.length - 1;
+  while (lastNonZero > 0 && hist[lastNonZero] === 0) lastNonZero--;
+  return Math.max(levels, lastNonZero + 1);
+}
+
+/** The search as the module comment states it: O(bins) per candidate, O(bins^2) per tensor. The specification. */
+export function entropyKeptReference(hist: Float64Array, levels = ENTROPY_LEVELS): number {
+  const stop = searchStop(hist, levels);
+  // outliers(kept) = counts at or past `kept`, kept running from the top down.
+  const above = new Float64Array(hist.length + 1);
+  for (let k = hist.length - 1; k >= 0; k--) above[k] = above[k + 1]! + hist[k]!;
   let best = stop;
   let bestKl = Infinity;
-  // Point masses (the zero spike of post-Relu tensors first) would dominate the divergence: see entropyHistogram.
-  const bins2 = entropyHistogram(bins);
-  // outliers(kept) = counts at or past `kept`, kept running from the top down.
-  const above = new Float64Array(bins.length + 1);
-  for (let k = bins2.length - 1; k >= 0; k--) above[k] = above[k + 1]! + bins2[k]!;
   for (let kept = levels; kept <= stop; kept++) {
-    const kl = divergence(bins2, kept, levels, above[kept]!);
+    const kl = divergence(hist, kept, levels, above[kept]!);
     if (kl < bestKl) {
       bestKl = kl;
       best = kept;
     }
   }
-  return Math.min((best * stats.range) / bins.length, stats.absMax);
+  return best;
 }
 
 export function computeAmax(stats: TensorStats, algorithm: CalibAlgorithm, options: ThresholdOptions = {}): number {

@@ -1,9 +1,9 @@
 /**
- * Calibration: run the FP32 model with onnxruntime-node over batches from any loader, exposing the tensors whose
- * scales the Q/DQ placement needs, accumulate per-tensor statistics, then pick thresholds.
+ * Calibration: run the FP32 model over batches from any loader, exposing the tensors whose scales the Q/DQ
+ * placement needs, accumulate per-tensor statistics where the model runs (a StatisticsHost, see host.ts), then
+ * pick thresholds.
  */
-import * as ort from 'onnxruntime-node';
-import { TrtnError, asTrtnError } from '../errors.js';
+import { TrtnError } from '../errors.js';
 import type { CalibAlgorithm } from '../engine/options.js';
 import type { Progress } from '../engine/types.js';
 import type { DataSource } from '../data/types.js';
@@ -13,7 +13,8 @@ import { feedInputs } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
 import { computeAmax, scaleFromAmax, type ThresholdOptions } from './algorithms.js';
-import { DEFAULT_HISTOGRAM_BINS, TensorStats } from './histogram.js';
+import { DEFAULT_HISTOGRAM_BINS, TensorStats, checkBinCount } from './histogram.js';
+import { openStatisticsHost } from './host.js';
 
 export interface CollectOptions {
   batchSize?: number;
@@ -29,7 +30,7 @@ export interface CollectResult {
   stats: Map<string, TensorStats>;
   batches: number;
   images: number;
-  /** Seconds spent in session.run and in statistics, for the overhead figure. */
+  /** Seconds spent running the model and in statistics (measured where they run), for the overhead figure. */
   runSeconds: number;
   statsSeconds: number;
 }
@@ -41,17 +42,11 @@ export async function collectStatistics(model: OnnxModel, tensors: readonly stri
   const inputName = inputs[0]!.name;
   const inputNames = new Set(inputs.map((v) => v.name));
   const fromNodes = tensors.filter((t) => !inputNames.has(t));
+  const bins = options.bins ?? DEFAULT_HISTOGRAM_BINS;
+  checkBinCount(bins);
   const exposed = exposeTensors(model, fromNodes);
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(serializeModel(exposed), {
-      graphOptimizationLevel: 'all',
-      ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
-    });
-  } catch (err) {
-    throw asTrtnError(err, 'ERR_ONNX_PARSE', 'ONNX Runtime rejected the calibration model');
-  }
-  const stats = new Map(tensors.map((t) => [t, new TensorStats(t, options.bins ?? DEFAULT_HISTOGRAM_BINS)]));
+  const host = await openStatisticsHost(serializeModel(exposed), { tensors, bins, intraOpThreads: options.intraOpThreads });
+  let stats: Map<string, TensorStats>;
   let batches = 0;
   let images = 0;
   let runSeconds = 0;
@@ -71,28 +66,19 @@ export async function collectStatistics(model: OnnxModel, tensors: readonly stri
       const feed = next.value.feeds[inputName];
       if (!feed) throw new TrtnError('ERR_CALIB_DATA', `calibration batch ${batches} has no feed '${inputName}' (feeds: ${Object.keys(next.value.feeds).join(', ')})`, { tensor: inputName, batch: batches });
       if (feed.dtype !== 'float32') throw new TrtnError('ERR_CALIB_DATA', `calibration batch ${batches}: feed '${inputName}' is ${feed.dtype}; the model takes float32`, { tensor: inputName, batch: batches });
-      const t0 = performance.now();
-      let outputs: ort.InferenceSession.ReturnType;
-      try {
-        outputs = await session.run({ [inputName]: new ort.Tensor('float32', feed.data as Float32Array, [...feed.dims]) }, fromNodes);
-      } catch (err) {
-        throw asTrtnError(err, 'ERR_CALIB_DATA', `calibration batch ${batches} did not run (input dims [${feed.dims.join(',')}])`, { batch: batches });
-      }
-      const t1 = performance.now();
-      for (const t of tensors) {
-        const values = inputNames.has(t) ? (feed.data as Float32Array) : (outputs[t]!.data as Float32Array);
-        stats.get(t)!.add(values, batches);
-      }
-      statsSeconds += (performance.now() - t1) / 1000;
-      runSeconds += (t1 - t0) / 1000;
+      const seconds = await host.add({ [inputName]: feed }, batches);
+      runSeconds += seconds.runSeconds;
+      statsSeconds += seconds.statsSeconds;
       batches++;
       images += feed.dims[0] ?? 1;
       options.onProgress?.({ phase: 'calibrate', step: images, steps: options.limit ?? 0 });
     }
+    stats = await host.statistics();
   } finally {
-    await session.release();
+    await host.close();
   }
   if (batches === 0) throw new TrtnError('ERR_CALIB_DATA', 'the calibration data source produced no batches');
+  stats = new Map(tensors.map((t) => [t, stats.get(t)!]));
   return { stats, batches, images, runSeconds, statsSeconds };
 }
 

@@ -1,9 +1,15 @@
 /**
  * Per-tensor calibration statistics: running min/max and a histogram of |x| over [0, range).
  * The range is set by the first batch with a non-zero value (its largest |x|, which lands in the last bin); when a
- * later value exceeds it, the range grows by a power of two and bins merge in groups of that factor, so re-binning is exact (edges stay aligned).
+ * later batch's largest |x| exceeds it, the range first grows by the smallest power of two that covers it and bins
+ * merge in groups of that factor (re-binning is exact: edges stay aligned), then the batch is binned. A batch with
+ * a NaN or Inf changes nothing.
+ * The addon's calibHistogramAdd (native/calib/histogram.cc) does this at a few ns per value, on several threads
+ * for large tensors; the JavaScript below (addJs) does the same where the addon cannot load, and is what the
+ * native kernel is tested against.
  */
 import { TrtnError } from '../errors.js';
+import { calibKernels } from './kernels.js';
 
 export const DEFAULT_HISTOGRAM_BINS = 2048;
 
@@ -14,6 +20,16 @@ export interface TensorStatsJSON {
   count: number;
   range: number;
   bins: number[];
+}
+
+export function checkBinCount(binCount: number): void {
+  if (!Number.isInteger(binCount) || binCount < 2) throw new TrtnError('ERR_INVALID_ARG', `histogram bins must be an integer >= 2, got ${binCount}`);
+}
+
+/** ERR_CALIB_DATA for a NaN or Inf `value` at `index` of `tensor` in calibration batch `batch`. */
+export function nonFiniteError(tensor: string, value: number, index: number, batch: number): TrtnError {
+  const what = Number.isNaN(value) ? 'NaN' : value > 0 ? '+Inf' : '-Inf';
+  return new TrtnError('ERR_CALIB_DATA', `tensor '${tensor}' has ${what} at index ${index} in calibration batch ${batch}`, { tensor, batch, index });
 }
 
 export class TensorStats {
@@ -28,7 +44,7 @@ export class TensorStats {
   readonly bins: Float64Array;
 
   constructor(name: string, binCount = DEFAULT_HISTOGRAM_BINS) {
-    if (!Number.isInteger(binCount) || binCount < 2) throw new TrtnError('ERR_INVALID_ARG', `histogram bins must be an integer >= 2, got ${binCount}`);
+    checkBinCount(binCount);
     this.name = name;
     this.bins = new Float64Array(binCount);
   }
@@ -37,28 +53,43 @@ export class TensorStats {
     return this.count === 0 ? 0 : Math.max(Math.abs(this.min), Math.abs(this.max));
   }
 
+  /** Statistics accumulated elsewhere (a worker thread), as [min, max, count, range] and the bins. */
+  static fromState(name: string, state: ArrayLike<number>, bins: ArrayLike<number>): TensorStats {
+    const s = new TensorStats(name, bins.length);
+    s.bins.set(bins);
+    [s.min, s.max, s.count, s.range] = [state[0]!, state[1]!, state[2]!, state[3]!];
+    return s;
+  }
+
   /**
-   * Add one batch of values. A NaN or Inf is an ERR_CALIB_DATA naming the tensor and `batch` (calibration stops
-   * there, so a partly recorded batch is never used).
+   * Add one batch of values. A NaN or Inf is an ERR_CALIB_DATA naming the tensor, `batch` and index, and leaves
+   * the statistics as they were. `threads` > 1 lets the native kernel bin a large tensor on that many threads.
    */
-  add(values: ArrayLike<number>, batch = 0): void {
+  add(values: ArrayLike<number>, batch = 0, threads = 1): void {
+    const native = values instanceof Float32Array ? calibKernels() : null;
+    if (!native) return this.addJs(values, batch);
+    const state = Float64Array.of(this.min, this.max, this.count, this.range);
+    const bad = native.histogramAdd(values as Float32Array, this.bins, state, threads);
+    if (bad >= 0) throw nonFiniteError(this.name, values[bad]!, bad, batch);
+    [this.min, this.max, this.count, this.range] = state;
+  }
+
+  /** add() in JavaScript: the fallback without the addon, and the reference its kernel is tested against. */
+  addJs(values: ArrayLike<number>, batch = 0): void {
     const n = values.length;
     if (n === 0) return;
-    if (this.range === 0) {
-      // Until a non-zero value is seen the range comes from this batch's largest |x|.
-      let m = 0;
-      for (let i = 0; i < n; i++) {
-        const v = values[i]!;
-        const a = v < 0 ? -v : v;
-        if (!(a < Infinity)) this.fail(v, i, batch);
-        if (a > m) m = a;
-      }
-      this.range = m;
+    let largest = 0;
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      const a = v < 0 ? -v : v;
+      if (!(a < Infinity)) throw nonFiniteError(this.name, v, i, batch);
+      if (a > largest) largest = a;
     }
+    if (largest > this.range) this.grow(largest);
     const bins = this.bins;
     const last = bins.length - 1;
-    let perUnit = this.range === 0 ? 0 : bins.length / this.range;
-    let range = this.range;
+    // Bin = float32(|x| * perUnit) with perUnit in float32 too, the arithmetic the native kernel vectorizes.
+    const perUnit = this.range === 0 ? 0 : Math.fround(bins.length / this.range);
     let lo = this.min;
     let hi = this.max;
     // Zeros (half of every post-Relu tensor) are counted in a register: incrementing one bin back to back stalls.
@@ -72,13 +103,7 @@ export class TensorStats {
         zeros++;
         continue;
       }
-      if (!(a <= range)) {
-        if (!(a < Infinity)) this.fail(v, i, batch);
-        this.grow(a);
-        range = this.range;
-        perUnit = bins.length / range;
-      }
-      let k = (a * perUnit) | 0;
+      let k = Math.fround(a * perUnit) | 0;
       if (k > last) k = last;
       bins[k]!++;
     }
@@ -86,11 +111,6 @@ export class TensorStats {
     this.min = lo;
     this.max = hi;
     this.count += n;
-  }
-
-  private fail(v: number, index: number, batch: number): never {
-    const what = Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
-    throw new TrtnError('ERR_CALIB_DATA', `tensor '${this.name}' has ${what} at index ${index} in calibration batch ${batch}`, { tensor: this.name, batch, index });
   }
 
   /** Grow the range by the smallest power of two that covers `needed` (which then falls in the last bin at worst), merging bins. */

@@ -24,6 +24,7 @@ export interface NativeAddon {
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 let cached: NativeAddon | undefined;
+let cachedFile: string | undefined;
 let loadError: TrtnError | undefined;
 
 function load(): NativeAddon {
@@ -31,10 +32,16 @@ function load(): NativeAddon {
   // TRTN_ADDON_PATH points at a specific .node file (the TensorRT compat check uses it); otherwise the local
   // build (build/Release) and then prebuilds/<platform>-<arch>, as node-gyp-build resolves them.
   const explicit = process.env.TRTN_ADDON_PATH;
-  const addon = explicit ? require(resolve(explicit)) : (require('node-gyp-build') as (dir: string) => unknown)(packageRoot);
-  const native = addon as NativeAddon;
+  const file = explicit ? resolve(explicit) : (require('node-gyp-build') as { resolve(dir: string): string }).resolve(packageRoot);
+  const native = require(file) as NativeAddon;
   native.setErrorClass(TrtnError);
+  cachedFile = file;
   return native;
+}
+
+/** The .node file nativeAddon() loaded, for a worker thread to load the same one; undefined when it cannot load. */
+export function nativeAddonFile(): string | undefined {
+  return tryNativeAddon().addon ? cachedFile : undefined;
 }
 
 /** The native addon, loaded once per JS environment (main thread or worker). */

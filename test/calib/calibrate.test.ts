@@ -4,6 +4,7 @@ import { planQdq } from '../../lib/onnx/qdq.js';
 import { calibrate, collectStatistics } from '../../lib/calib/calibrate.js';
 import { fashionMnist, subset } from '../../lib/data/index.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
+import '../../lib/backends/onnxruntime/index.js'; // calibration's statistics host
 import type { Feeds } from '../../lib/data/types.js';
 
 const cnn = loadModel('test/fixtures/models/fmnist_cnn.onnx');

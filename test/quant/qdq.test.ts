@@ -10,6 +10,7 @@ import { tensorToArray } from '../../lib/onnx/tensor.js';
 import { insertQdq, planQdq, quantizeWeightPerChannel, weightAxis } from '../../lib/onnx/qdq.js';
 import { fashionMnist, subset } from '../../lib/data/index.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
+import '../../lib/backends/onnxruntime/index.js'; // calibration's statistics host
 import { model, randomFeeds, residualModel, seeded, weight } from './helpers.js';
 
 const FIXTURE = (m: string) => `test/fixtures/models/fmnist_${m}.onnx`;

@@ -19,6 +19,7 @@ import { serializeModel } from '../../onnx/io.js';
 import { int8OptionsFromBuild, quantizeModel } from '../../quantize/index.js';
 import { OnnxRuntimeEngine } from './engine.js';
 import { resolveOrt, SessionInitError, WorkerSession, type OrtSessionOptions } from './session.js';
+import './statistics.js'; // calibration's statistics host
 
 export { OnnxRuntimeEngine, validateFeeds, modelIO } from './engine.js';
 export { WorkerSession, type OrtSessionOptions } from './session.js';

@@ -27,6 +27,8 @@ export interface OrtSessionOptions {
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Where the session runs; default 'thread' on the main thread, 'process' inside a worker thread. */
   host?: SessionHostKind;
+  /** false: ORT's pool threads sleep as soon as a run ends instead of spinning (ORT's default), leaving the cores to other work. */
+  spinning?: boolean;
 }
 
 /** The host a session gets when none is asked for (see the comment at the top of this file). */
@@ -143,6 +145,33 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** A 'stats-add' request: see worker-source.ts. */
+export interface StatisticsRequest {
+  /** Outputs to fetch (the model exposes them); undefined: the model's outputs. */
+  fetches: string[] | undefined;
+  /** Tensors to histogram: fetched outputs or feeds. */
+  tensors: readonly string[];
+  bins: number;
+  /** The addon file holding calibHistogramAdd. */
+  kernel: string;
+  /** Threads the kernel may bin a large tensor on (the session's own are idle meanwhile). */
+  threads: number;
+}
+
+export interface StatisticsReply {
+  runMs: number;
+  statsMs: number;
+  /** The first NaN or Inf met; statistics stop there. */
+  nonFinite?: { tensor: string; index: number; value: number };
+}
+
+/** One tensor's statistics as the worker keeps them: state = [min, max, count, range]. */
+export interface WorkerStatistics {
+  name: string;
+  state: Float64Array;
+  bins: Float64Array;
+}
+
 /** Thrown by WorkerSession.open when ONNX Runtime rejects the model; keeps ORT's message for fallbacks. */
 export class SessionInitError extends Error {}
 
@@ -184,6 +213,7 @@ export class WorkerSession {
     const sessionOptions: Record<string, unknown> = { graphOptimizationLevel: options.graphOptimization ?? 'all' };
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.interOpThreads) sessionOptions.interOpNumThreads = options.interOpThreads;
+    if (options.spinning === false) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
     const kind = options.host ?? defaultSessionHost();
     const worker = startHost(kind, { ortPath: resolveOrt(), model, sessionOptions });
     const ready = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
@@ -251,6 +281,17 @@ export class WorkerSession {
   async bench(feeds: Record<string, TensorData>, warmup: number, iterations: number): Promise<Float64Array> {
     const r = await this.request({ type: 'bench', feeds: plainFeeds(feeds), warmup, iterations });
     return r.times as Float64Array;
+  }
+
+  /** Run one batch and add the statistics of `request.tensors` inside the worker: only timings come back, no activations. */
+  async addStatistics(feeds: Record<string, TensorData>, request: StatisticsRequest): Promise<StatisticsReply> {
+    const { fetches, tensors, bins, kernel, threads } = request;
+    return (await this.request({ type: 'stats-add', feeds: plainFeeds(feeds), ...(fetches ? { fetches } : {}), tensors: [...tensors], bins, kernel, threads })) as unknown as StatisticsReply;
+  }
+
+  /** The statistics added so far (the worker then starts over). */
+  async takeStatistics(): Promise<WorkerStatistics[]> {
+    return (await this.request({ type: 'stats-take' })).statistics as WorkerStatistics[];
   }
 
   /** Release the session and end the thread (after queued requests, which the worker handles in order). */

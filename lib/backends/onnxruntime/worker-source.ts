@@ -5,8 +5,12 @@
  * from the process's working directory, not from this package).
  *
  * Protocol (main -> worker): { id, type: 'run', feeds, fetches? } | { id, type: 'bench', feeds, warmup, iterations }
- * | { id, type: 'close' }. Worker -> main: { type: 'ready', ... } | { type: 'init-error', message }
- * | { id, ok: true, outputs | times } | { id, ok: false, message }.
+ * | { id, type: 'close' } | { id, type: 'stats-add', feeds, fetches, tensors, bins, kernel, threads }
+ * | { id, type: 'stats-take' }. Worker -> main: { type: 'ready', ... } | { type: 'init-error', message }
+ * | { id, ok: true, outputs | times | runMs, statsMs, nonFinite? | statistics } | { id, ok: false, message }.
+ * 'stats-add' runs a batch and adds the statistics of `tensors` (fetched outputs or feeds) to histograms kept
+ * here, with the addon's calibHistogramAdd loaded from `kernel` (lib/calib/histogram.ts has the rules);
+ * 'stats-take' returns them ({ name, state: [min, max, count, range], bins }) and starts over.
  * Requests are handled one at a time in arrival order; session.run blocks this thread, never the main one.
  *
  * The same program runs as a child process (host 'process', see session.ts): then it talks over the IPC channel,
@@ -44,7 +48,35 @@ function fromOrt(outputs) {
   return out;
 }
 
+const statistics = new Map();
+let histogramAdd;
+
+function handleStatistics(msg) {
+  if (msg.type === 'stats-take') {
+    const out = [];
+    for (const [name, s] of statistics) out.push({ name, state: s.state, bins: s.bins });
+    statistics.clear();
+    return { statistics: out };
+  }
+  histogramAdd ??= require(msg.kernel).calibHistogramAdd;
+  return (async () => {
+    const t0 = performance.now();
+    const outputs = await session.run(toOrt(msg.feeds), msg.fetches);
+    const t1 = performance.now();
+    for (const name of msg.tensors) {
+      const t = outputs[name] ?? msg.feeds[name];
+      if (!(t && t.data instanceof Float32Array)) throw new Error("tensor '" + name + "' is " + (t ? t.type ?? t.dtype : 'not an output') + '; calibration takes float32');
+      let s = statistics.get(name);
+      if (!s) statistics.set(name, (s = { bins: new Float64Array(msg.bins), state: Float64Array.of(Infinity, -Infinity, 0, 0) }));
+      const bad = histogramAdd(t.data, s.bins, s.state, msg.threads);
+      if (bad >= 0) return { runMs: t1 - t0, statsMs: performance.now() - t1, nonFinite: { tensor: name, index: bad, value: t.data[bad] } };
+    }
+    return { runMs: t1 - t0, statsMs: performance.now() - t1 };
+  })();
+}
+
 async function handle(msg) {
+  if (msg.type === 'stats-add' || msg.type === 'stats-take') return handleStatistics(msg);
   if (msg.type === 'run') {
     const outputs = await session.run(toOrt(msg.feeds), msg.fetches);
     return { outputs: fromOrt(outputs) };
