@@ -1,0 +1,203 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageFolder } from '../../lib/data/image-folder.js';
+import { jpegSize, planJpegShrink, resizeTriangleHwc, sharpJpegScale } from '../../lib/data/jpeg-shrink.js';
+import { transforms as t } from '../../lib/data/transforms.js';
+import { collect, rejection, tempDir } from './helpers.js';
+
+/** A smooth photo-like RGB image (gradients, soft waves and two hard-edged discs), deterministic per seed. */
+function photoLike(width: number, height: number, seed: number): Buffer {
+  const px = Buffer.alloc(width * height * 3);
+  const discs = [
+    { x: width * (0.2 + 0.1 * (seed % 3)), y: height * 0.4, r: height * 0.22, d: [60, -40, 20] },
+    { x: width * 0.75, y: height * (0.3 + 0.1 * (seed % 4)), r: height * 0.15, d: [-50, 30, 60] },
+  ];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let r = 90 + 80 * (x / width) + 20 * Math.sin(x / (9 + seed) + y / 13);
+      let g = 110 + 60 * (y / height) + 15 * Math.cos(y / (7 + seed));
+      let b = 140 - 50 * (x / width) + 12 * Math.sin((x + y) / 5);
+      for (const d of discs) {
+        if ((x - d.x) ** 2 + (y - d.y) ** 2 < d.r ** 2) {
+          r += d.d[0]!;
+          g += d.d[1]!;
+          b += d.d[2]!;
+        }
+      }
+      const o = (y * width + x) * 3;
+      px[o] = Math.max(0, Math.min(255, r));
+      px[o + 1] = Math.max(0, Math.min(255, g));
+      px[o + 2] = Math.max(0, Math.min(255, b));
+    }
+  }
+  return px;
+}
+
+const jpegOf = (px: Buffer, width: number, height: number, options: sharp.JpegOptions = {}) =>
+  sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85, ...options }).toBuffer();
+
+/** Independent reference: the triangle (antialiased bilinear) filter as a direct 2-D sum in float64, HWC. */
+function referenceResize(src: Uint8Array, width: number, height: number, channels: number, outWidth: number, outHeight: number): Float64Array {
+  const axis = (inSize: number, outSize: number, o: number) => {
+    const scale = inSize / outSize;
+    const support = Math.max(1, scale);
+    const centre = (o + 0.5) * scale;
+    const taps: [number, number][] = [];
+    for (let i = 0; i < inSize; i++) {
+      const w = 1 - Math.abs((i + 0.5 - centre) / support);
+      if (w > 0) taps.push([i, w]);
+    }
+    const sum = taps.reduce((s, [, w]) => s + w, 0);
+    return taps.map(([i, w]) => [i, w / sum] as [number, number]);
+  };
+  const out = new Float64Array(outWidth * outHeight * channels);
+  for (let y = 0; y < outHeight; y++) {
+    const ys = axis(height, outHeight, y);
+    for (let x = 0; x < outWidth; x++) {
+      const xs = axis(width, outWidth, x);
+      for (let c = 0; c < channels; c++) {
+        let s = 0;
+        for (const [yi, wy] of ys) for (const [xi, wx] of xs) s += wy * wx * src[(yi * width + xi) * channels + c]!;
+        out[(y * outWidth + x) * channels + c] = s;
+      }
+    }
+  }
+  return out;
+}
+
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+
+const meanAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]! - b[i]!);
+  return s / a.length;
+};
+
+describe('jpegSize', () => {
+  it('reads width and height from baseline and progressive JPEGs, past EXIF/ICC segments', async () => {
+    const px = photoLike(61, 37, 1);
+    for (const options of [{}, { progressive: true }, { chromaSubsampling: '4:4:4' }] as sharp.JpegOptions[]) {
+      expect(jpegSize(await jpegOf(px, 61, 37, options))).toEqual({ width: 61, height: 37 });
+    }
+    const withMetadata = await sharp(px, { raw: { width: 61, height: 37, channels: 3 } })
+      .withMetadata({ exif: { IFD0: { Copyright: 'x'.repeat(3000) } } })
+      .withIccProfile('p3')
+      .jpeg()
+      .toBuffer();
+    expect(withMetadata.indexOf(Buffer.from('Exif'))).toBeGreaterThan(0); // the SOF really is behind APP segments
+    expect(jpegSize(withMetadata)).toEqual({ width: 61, height: 37 });
+  });
+
+  it('is null for other formats and for bytes cut before the frame header', async () => {
+    const png = await sharp(photoLike(8, 8, 2), { raw: { width: 8, height: 8, channels: 3 } }).png().toBuffer();
+    expect(jpegSize(png)).toBeNull();
+    expect(jpegSize(new Uint8Array([0xff, 0xd8]))).toBeNull();
+    const jpeg = await jpegOf(photoLike(20, 10, 3), 20, 10);
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    expect(sof).toBeGreaterThan(0);
+    expect(jpegSize(jpeg.subarray(0, sof + 4))).toBeNull();
+  });
+});
+
+describe('planJpegShrink', () => {
+  it("mirrors sharp's DCT-scale choice", () => {
+    expect([1.9, 2, 2.93, 3, 3.99, 4, 4.9, 5, 8, 8.9, 9, 20].map(sharpJpegScale)).toEqual([1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 8, 8]);
+  });
+
+  it('asks for at most a third of the image where the reduction is 2x to 3x, and nothing elsewhere', () => {
+    expect(planJpegShrink(500, 375, 128, 128)).toEqual({ width: 128, height: 125 });
+    expect(planJpegShrink(375, 500, 128, 128)).toEqual({ width: 125, height: 128 });
+    expect(planJpegShrink(500, 375, 200, 150)).toEqual({ width: 166, height: 125 }); // 2.5x on both axes
+    expect(planJpegShrink(640, 480, 128, 128)).toBeNull(); // 3.75x: sharp decodes at 1/2 by itself
+    expect(planJpegShrink(300, 200, 128, 128)).toBeNull(); // 1.56x: no DCT scale covers the output
+    for (const [w, h, ow, oh] of [[500, 375, 128, 128], [333, 251, 150, 100], [1000, 700, 400, 300], [5, 5, 2, 2]]) {
+      const plan = planJpegShrink(w!, h!, ow!, oh!);
+      if (plan) expect(sharpJpegScale(Math.min(w! / plan.width, h! / plan.height))).toBe(2);
+    }
+  });
+});
+
+describe('resizeTriangleHwc', () => {
+  it('matches a direct 2-D triangle filter, up and down on either axis', () => {
+    const src = Uint8Array.from({ length: 23 * 17 * 3 }, (_, i) => (i * 97 + (i % 7) * 31) & 255);
+    for (const [ow, oh] of [[23, 21], [23, 11], [30, 17], [14, 17], [9, 25], [40, 8]]) {
+      const got = resizeTriangleHwc(src, 23, 17, 3, ow!, oh!);
+      const want = referenceResize(src, 23, 17, 3, ow!, oh!);
+      expect(got.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(0.5 + 1e-3);
+    }
+    expect(Array.from(resizeTriangleHwc(src, 23, 17, 3, 23, 17))).toEqual(Array.from(src));
+  });
+});
+
+describe("imageFolder jpegShrink: 'fast'", () => {
+  let root: string;
+  let cleanup: () => Promise<void>;
+  const W = 500;
+  const H = 375;
+  const originals: Buffer[] = [];
+  beforeAll(async () => {
+    ({ dir: root, cleanup } = await tempDir());
+    await mkdir(join(root, 'photos', 'a'), { recursive: true });
+    for (let i = 0; i < 3; i++) {
+      const jpeg = await jpegOf(photoLike(W, H, i), W, H);
+      originals.push(jpeg);
+      await writeFile(join(root, 'photos', 'a', `${i}.jpg`), jpeg);
+    }
+  });
+  afterAll(() => cleanup());
+
+  const pixels = async (options: Parameters<typeof imageFolder>[1]) => {
+    const ds = await imageFolder(join(root, 'photos'), { ...options, transforms: [t.layout('NHWC'), t.dtype('uint8')] });
+    const [batch] = await collect(ds.batches({ batchSize: 3 }));
+    return batch!.feeds.input!.data as Uint8Array;
+  };
+
+  it('500x375 -> 128x128 stays within about a level of the full decode and of an independent reference', async () => {
+    const fast = await pixels({ size: 128 });
+    const full = await pixels({ size: 128, jpegShrink: 'sharp' });
+    expect(fast.length).toBe(3 * 128 * 128 * 3);
+    // The option does something (a different decode), and what it does is close to the full decode.
+    expect(meanAbs(fast, full)).toBeGreaterThan(0.05);
+    expect(meanAbs(fast, full)).toBeLessThan(1.5);
+    for (let i = 0; i < originals.length; i++) {
+      const decoded = await sharp(originals[i]!).raw().toBuffer();
+      const reference = referenceResize(decoded, W, H, 3, 128, 128);
+      const item = 128 * 128 * 3;
+      expect(meanAbs(full.subarray(i * item, (i + 1) * item), reference)).toBeLessThan(0.6);
+      expect(meanAbs(fast.subarray(i * item, (i + 1) * item), reference)).toBeLessThan(1.5);
+    }
+  });
+
+  it("falls back to sharp's own decode for other fits, kernels and reductions", async () => {
+    expect(same(await pixels({ size: 128, fit: 'cover' }), await pixels({ size: 128, fit: 'cover', jpegShrink: 'sharp' }))).toBe(true);
+    expect(same(await pixels({ size: 128, kernel: 'cubic' }), await pixels({ size: 128, kernel: 'cubic', jpegShrink: 'sharp' }))).toBe(true);
+    expect(same(await pixels({ size: 200 }), await pixels({ size: 200, jpegShrink: 'sharp' }))).toBe(true); // 1.9x
+    expect(same(await pixels({ size: [120, 160] }), await pixels({ size: [120, 160], jpegShrink: 'sharp' }))).toBe(true); // 3.1x
+    expect(same(await pixels({ size: 128 }), await pixels({ size: 128, jpegShrink: 'sharp' }))).toBe(false); // the 2.9x case differs
+  });
+
+  it('works for one channel and rejects an unknown value', async () => {
+    const fast = await pixels({ size: 128, channels: 1 });
+    const full = await pixels({ size: 128, channels: 1, jpegShrink: 'sharp' });
+    expect(fast.length).toBe(3 * 128 * 128);
+    expect(meanAbs(fast, full)).toBeLessThan(1.5);
+    const err = await rejection(imageFolder(join(root, 'photos'), { size: 128, jpegShrink: 'lossy' as 'fast' }));
+    expect(err.code).toBe('ERR_INVALID_ARG');
+    expect(err.message).toContain('jpegShrink');
+  });
+
+  it('a file that disappears after listing is ERR_IO naming it', async () => {
+    const dir = join(root, 'gone');
+    await mkdir(join(dir, 'a'), { recursive: true });
+    await writeFile(join(dir, 'a', '1.jpg'), originals[0]!);
+    await writeFile(join(dir, 'a', '2.jpg'), originals[1]!);
+    const ds = await imageFolder(dir, { size: 16 });
+    await rm(join(dir, 'a', '2.jpg'));
+    const err = await rejection(collect(ds.batches({ batchSize: 2 })));
+    expect(err.code).toBe('ERR_IO');
+    expect(err.details).toMatchObject({ file: join(dir, 'a', '2.jpg'), entry: 1 });
+  });
+});
