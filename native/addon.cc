@@ -50,6 +50,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef TRTN_HAVE_TENSORRT
   InitTrt(env, exports);
 #endif
+#ifdef TRTN_HAVE_JPEG
+  InitImage(env, exports);
+#endif
   return exports;
 }
 

@@ -10,4 +10,7 @@ void InitCuda(Napi::Env env, Napi::Object exports);  // native/cuda: with the CU
 #ifdef TRTN_HAVE_TENSORRT
 void InitTrt(Napi::Env env, Napi::Object exports);  // native/trt: with TensorRT
 #endif
+#ifdef TRTN_HAVE_JPEG
+void InitImage(Napi::Env env, Napi::Object exports);  // native/image: with libjpeg(-turbo)
+#endif
 }  // namespace trtn

@@ -8,7 +8,8 @@ import { TrtnError } from '../errors.js';
 import { invalid, is } from '../engine/options.js';
 import { ItemDataset, type RawItem } from './dataset.js';
 import { ioError, warn, type WarningOptions } from './files.js';
-import { jpegSize, planJpegShrink, resizeTriangleHwc } from './jpeg-shrink.js';
+import { nativeJpegDecoder } from '../native/jpeg.js';
+import { axisFilter, jpegInfo, planJpegShrink, planNativeJpeg, resizeTriangleHwc } from './jpeg-shrink.js';
 import { transforms as t, type TransformStep } from './transforms.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
@@ -24,13 +25,15 @@ export interface ImageFolderOptions extends WarningOptions {
   /** sharp resize kernel; default 'linear' (bilinear, antialiased: a triangle filter widened by the reduction, as PIL's). */
   kernel?: 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
   /**
-   * JPEGs 2x to 3x larger than `size` (500x375 -> 128x128, say), which sharp decodes in full: 'fast' (default)
-   * decodes them at 1/2 scale in libjpeg (DCT scaling, which sharp itself uses from 3x up) and resizes the last
-   * step (at most 1.5x) with the same triangle filter in JavaScript: about 1.6x less CPU per image there, pixels
-   * about 1 level of 255 from 'sharp' on average (bench/data-throughput.mjs measures both). 'sharp' leaves every
-   * image to sharp's own choice. Applies to fit 'fill' with kernel 'linear'; other fits and kernels use 'sharp'.
+   * JPEG decoding with fit 'fill' and kernel 'linear' (other fits and kernels always use sharp). 'fast' (default):
+   * libjpeg-turbo in the addon decodes at the smallest DCT scale (1/8, 1/4, 1/2) still at least `size`, and the
+   * triangle filter sharp's 'linear' uses resizes the rest, on the libuv pool: several times less CPU per image
+   * than sharp, whose fixed cost per call is larger than a small decode. Files with an ICC profile, one channel,
+   * and files libjpeg warns about or rejects go to sharp. Without libjpeg in the addon, 2x-3x reductions (which
+   * sharp decodes in full) go through sharp at 1/2 scale. Pixels are about 1 level of 255 from 'sharp' on
+   * average (bench/data-throughput.mjs measures it). 'sharp': sharp decodes and resizes every image.
    */
-  jpegShrink?: 'fast' | 'sharp';
+  jpegDecode?: 'fast' | 'sharp';
   /** A corrupt or non-image file: 'error' (default) throws ERR_DATA_FORMAT naming it; 'skip' warns and goes on. */
   onCorrupt?: 'skip' | 'error';
   /** Files decoded at once (sharp runs them on the libuv pool); default max(4, 2 x cores). */
@@ -67,9 +70,10 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
   if (!is.oneOf(onCorrupt, ['skip', 'error'] as const)) throw invalid('imageFolder onCorrupt', "'skip' or 'error'", onCorrupt);
   const concurrency = options.concurrency ?? Math.max(4, 2 * availableParallelism());
   if (!is.posInt(concurrency)) throw invalid('imageFolder concurrency', 'a positive integer', concurrency);
-  const jpegShrink = options.jpegShrink ?? 'fast';
-  if (!is.oneOf(jpegShrink, ['fast', 'sharp'] as const)) throw invalid('imageFolder jpegShrink', "'fast' or 'sharp'", jpegShrink);
-  const fastJpeg = jpegShrink === 'fast' && fit === 'fill' && kernel === 'linear';
+  const jpegDecode = options.jpegDecode ?? 'fast';
+  if (!is.oneOf(jpegDecode, ['fast', 'sharp'] as const)) throw invalid('imageFolder jpegDecode', "'fast' or 'sharp'", jpegDecode);
+  const fastJpeg = jpegDecode === 'fast' && fit === 'fill' && kernel === 'linear';
+  const decodeJpeg = fastJpeg && channels === 3 ? nativeJpegDecoder() : null;
 
   const entries = await listDir(dir);
   const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
@@ -98,7 +102,14 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
     // Read here rather than in sharp: the JPEG header picks the decode size, and the callback API costs less per
     // file than fs/promises (fewer thread-pool round trips).
     const bytes = await new Promise<Buffer>((resolve, reject) => readFile(file, (err, data) => (err ? reject(readError(file, index, err)) : resolve(data))));
-    const jpeg = fastJpeg ? jpegSize(bytes) : null;
+    const jpeg = fastJpeg ? jpegInfo(bytes) : null;
+    if (jpeg && decodeJpeg && !jpeg.iccProfile) {
+      const plan = planNativeJpeg(jpeg.width, jpeg.height, width, height);
+      const resize = plan.width === width && plan.height === height ? undefined : { x: axisFilter(plan.width, width), y: axisFilter(plan.height, height) };
+      // Anything libjpeg rejects or warns about goes on to sharp below, which reports it as it always has.
+      const out = await decodeJpeg(bytes, plan.scaleDenom, resize).catch(() => null);
+      if (out && out.warning === undefined && out.width === width && out.height === height) return out.data;
+    }
     const shrunk = jpeg ? planJpegShrink(jpeg.width, jpeg.height, width, height) : null;
     const [w, h] = shrunk ? [shrunk.width, shrunk.height] : [width, height];
     let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };

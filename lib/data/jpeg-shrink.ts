@@ -8,8 +8,18 @@
  * usual case) is done here with the same triangle (antialiased bilinear) filter sharp's 'linear' kernel uses.
  */
 
+export interface JpegInfo {
+  width: number;
+  height: number;
+  /** An embedded ICC profile (APP2 ICC_PROFILE) before the frame header: sharp converts such images to sRGB. */
+  iccProfile: boolean;
+}
+
+const ICC_TAG = [0x49, 0x43, 0x43, 0x5f, 0x50, 0x52, 0x4f, 0x46, 0x49, 0x4c, 0x45, 0x00]; // "ICC_PROFILE\0"
+
 /** Width and height from a JPEG's start-of-frame segment, or null when the bytes are not a JPEG with one. */
-export function jpegSize(bytes: Uint8Array): { width: number; height: number } | null {
+export function jpegInfo(bytes: Uint8Array): JpegInfo | null {
+  let iccProfile = false;
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
   let p = 2;
   while (p + 4 <= bytes.length) {
@@ -30,9 +40,10 @@ export function jpegSize(bytes: Uint8Array): { width: number; height: number } |
       if (p + 9 > bytes.length) return null;
       const height = (bytes[p + 5]! << 8) | bytes[p + 6]!;
       const width = (bytes[p + 7]! << 8) | bytes[p + 8]!;
-      return width > 0 && height > 0 ? { width, height } : null;
+      return width > 0 && height > 0 ? { width, height, iccProfile } : null;
     }
     if (length < 2) return null;
+    if (marker === 0xe2 && p + 4 + ICC_TAG.length <= bytes.length && ICC_TAG.every((b, i) => bytes[p + 4 + i] === b)) iccProfile = true;
     p += 2 + length;
   }
   return null;
@@ -63,7 +74,22 @@ export function planJpegShrink(width: number, height: number, outWidth: number, 
   return { width: w, height: h };
 }
 
-interface AxisFilter {
+/**
+ * The DCT scale for libjpeg to decode a `width` x `height` JPEG at, on its way to `outWidth` x `outHeight`: the
+ * smallest (1/8, 1/4, 1/2, else 1/1) whose output, ceil(width / scale) x ceil(height / scale), still covers it.
+ */
+export function planNativeJpeg(width: number, height: number, outWidth: number, outHeight: number): { scaleDenom: 1 | 2 | 4 | 8; width: number; height: number } {
+  for (const scaleDenom of [8, 4, 2] as const) {
+    const w = Math.ceil(width / scaleDenom);
+    const h = Math.ceil(height / scaleDenom);
+    if (w >= outWidth && h >= outHeight) return { scaleDenom, width: w, height: h };
+  }
+  return { scaleDenom: 1, width, height };
+}
+
+/** A separable resize filter for one axis (plain typed arrays: the addon's JPEG decoder applies it too). */
+export interface AxisFilter {
+  inSize: number;
   /** First input index for each output index. */
   start: Int32Array;
   /** Taps per output index (the same stride for all: unused taps have weight 0). */
@@ -91,11 +117,12 @@ function triangleFilter(inSize: number, outSize: number): AxisFilter {
     }
     for (let k = 0; k < taps; k++) weights[o * taps + k] /= sum;
   }
-  return { start, taps, weights };
+  return { inSize, start, taps, weights };
 }
 
 const filters = new Map<string, AxisFilter>();
-function cachedFilter(inSize: number, outSize: number): AxisFilter {
+/** The triangle filter from inSize to outSize, built once per pair. */
+export function axisFilter(inSize: number, outSize: number): AxisFilter {
   const key = `${inSize}>${outSize}`;
   let f = filters.get(key);
   if (!f) {
@@ -113,18 +140,19 @@ function cachedFilter(inSize: number, outSize: number): AxisFilter {
 export function resizeTriangleHwc(src: Uint8Array, width: number, height: number, channels: number, outWidth: number, outHeight: number): Uint8Array {
   if (src.length !== width * height * channels) throw new RangeError(`resizeTriangleHwc: ${src.length} bytes for ${width}x${height}x${channels}`);
   if (outWidth === width && outHeight === height) return src.slice();
-  if (outWidth === width) return verticalBytes(src, height, width * channels, cachedFilter(height, outHeight), outHeight);
-  const rows = horizontal(src, width, height, channels, cachedFilter(width, outWidth), outWidth);
+  if (outWidth === width) return verticalBytes(src, height, width * channels, axisFilter(height, outHeight), outHeight);
+  const rows = horizontal(src, width, height, channels, axisFilter(width, outWidth), outWidth);
   if (outHeight === height) {
     const out = new Uint8Array(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = rows[i]! + 0.5;
     return out;
   }
-  return verticalFloats(rows, outWidth * channels, cachedFilter(height, outHeight), outHeight);
+  return verticalFloats(rows, outWidth * channels, axisFilter(height, outHeight), outHeight);
 }
 
 // One monomorphic kernel per input type: V8 keeps each one fast instead of one loop over Uint8Array | Float32Array.
 function horizontal(src: Uint8Array, width: number, height: number, channels: number, f: AxisFilter, outWidth: number): Float32Array {
+  if (channels === 3) return horizontal3(src, width, height, f, outWidth);
   const out = new Float32Array(height * outWidth * channels);
   const { start, taps, weights } = f;
   for (let y = 0; y < height; y++) {
@@ -139,6 +167,34 @@ function horizontal(src: Uint8Array, width: number, height: number, channels: nu
         for (let k = 0; k < used; k++) s += weights[wBase + k]! * src[base + k * channels + c]!;
         out[rowOut + x * channels + c] = s;
       }
+    }
+  }
+  return out;
+}
+
+/** RGB: the three sums of a pixel in one pass over its taps. */
+function horizontal3(src: Uint8Array, width: number, height: number, f: AxisFilter, outWidth: number): Float32Array {
+  const out = new Float32Array(height * outWidth * 3);
+  const { start, taps, weights } = f;
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const rowIn = y * width * 3;
+    for (let x = 0; x < outWidth; x++) {
+      let i = rowIn + start[x]! * 3;
+      const wBase = x * taps;
+      const used = Math.min(taps, width - start[x]!);
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let k = 0; k < used; k++, i += 3) {
+        const w = weights[wBase + k]!;
+        r += w * src[i]!;
+        g += w * src[i + 1]!;
+        b += w * src[i + 2]!;
+      }
+      out[o++] = r;
+      out[o++] = g;
+      out[o++] = b;
     }
   }
   return out;

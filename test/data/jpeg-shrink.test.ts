@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageFolder } from '../../lib/data/image-folder.js';
-import { jpegSize, planJpegShrink, resizeTriangleHwc, sharpJpegScale } from '../../lib/data/jpeg-shrink.js';
+import { axisFilter, jpegInfo, planJpegShrink, planNativeJpeg, resizeTriangleHwc, sharpJpegScale } from '../../lib/data/jpeg-shrink.js';
+import { nativeJpegDecoder } from '../../lib/native/jpeg.js';
 import { transforms as t } from '../../lib/data/transforms.js';
 import { collect, rejection, tempDir } from './helpers.js';
 
@@ -75,11 +76,11 @@ const meanAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return s / a.length;
 };
 
-describe('jpegSize', () => {
+describe('jpegInfo', () => {
   it('reads width and height from baseline and progressive JPEGs, past EXIF/ICC segments', async () => {
     const px = photoLike(61, 37, 1);
     for (const options of [{}, { progressive: true }, { chromaSubsampling: '4:4:4' }] as sharp.JpegOptions[]) {
-      expect(jpegSize(await jpegOf(px, 61, 37, options))).toEqual({ width: 61, height: 37 });
+      expect(jpegInfo(await jpegOf(px, 61, 37, options))).toEqual({ width: 61, height: 37, iccProfile: false });
     }
     const withMetadata = await sharp(px, { raw: { width: 61, height: 37, channels: 3 } })
       .withMetadata({ exif: { IFD0: { Copyright: 'x'.repeat(3000) } } })
@@ -87,17 +88,17 @@ describe('jpegSize', () => {
       .jpeg()
       .toBuffer();
     expect(withMetadata.indexOf(Buffer.from('Exif'))).toBeGreaterThan(0); // the SOF really is behind APP segments
-    expect(jpegSize(withMetadata)).toEqual({ width: 61, height: 37 });
+    expect(jpegInfo(withMetadata)).toEqual({ width: 61, height: 37, iccProfile: true });
   });
 
   it('is null for other formats and for bytes cut before the frame header', async () => {
     const png = await sharp(photoLike(8, 8, 2), { raw: { width: 8, height: 8, channels: 3 } }).png().toBuffer();
-    expect(jpegSize(png)).toBeNull();
-    expect(jpegSize(new Uint8Array([0xff, 0xd8]))).toBeNull();
+    expect(jpegInfo(png)).toBeNull();
+    expect(jpegInfo(new Uint8Array([0xff, 0xd8]))).toBeNull();
     const jpeg = await jpegOf(photoLike(20, 10, 3), 20, 10);
     const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
     expect(sof).toBeGreaterThan(0);
-    expect(jpegSize(jpeg.subarray(0, sof + 4))).toBeNull();
+    expect(jpegInfo(jpeg.subarray(0, sof + 4))).toBeNull();
   });
 });
 
@@ -119,6 +120,17 @@ describe('planJpegShrink', () => {
   });
 });
 
+describe('planNativeJpeg', () => {
+  it('picks the smallest DCT scale whose rounded-up output still covers the target', () => {
+    expect(planNativeJpeg(500, 375, 128, 128)).toEqual({ scaleDenom: 2, width: 250, height: 188 });
+    expect(planNativeJpeg(500, 375, 224, 224)).toEqual({ scaleDenom: 1, width: 500, height: 375 });
+    expect(planNativeJpeg(1000, 750, 128, 128)).toEqual({ scaleDenom: 4, width: 250, height: 188 });
+    expect(planNativeJpeg(1025, 1025, 128, 128)).toEqual({ scaleDenom: 8, width: 129, height: 129 });
+    expect(planNativeJpeg(1023, 1023, 128, 128)).toEqual({ scaleDenom: 8, width: 128, height: 128 });
+    expect(planNativeJpeg(1016, 1016, 128, 128)).toEqual({ scaleDenom: 4, width: 254, height: 254 });
+  });
+});
+
 describe('resizeTriangleHwc', () => {
   it('matches a direct 2-D triangle filter, up and down on either axis', () => {
     const src = Uint8Array.from({ length: 23 * 17 * 3 }, (_, i) => (i * 97 + (i % 7) * 31) & 255);
@@ -132,7 +144,36 @@ describe('resizeTriangleHwc', () => {
   });
 });
 
-describe("imageFolder jpegShrink: 'fast'", () => {
+const decodeJpeg = nativeJpegDecoder();
+
+describe.skipIf(!decodeJpeg)('the addon\'s libjpeg decoder', () => {
+  it('decodes at a DCT scale, and its resize agrees with resizeTriangleHwc', async () => {
+    const jpeg = await jpegOf(photoLike(101, 77, 4), 101, 77);
+    const full = await decodeJpeg!(jpeg, 1);
+    expect([full.width, full.height, full.data.length]).toEqual([101, 77, 101 * 77 * 3]);
+    expect(meanAbs(full.data, await sharp(jpeg).raw().toBuffer())).toBeLessThan(0.01); // the same libjpeg-turbo decode as sharp's
+    const half = await decodeJpeg!(jpeg, 2);
+    expect([half.width, half.height]).toEqual([51, 39]);
+    const resized = await decodeJpeg!(jpeg, 2, { x: axisFilter(51, 40), y: axisFilter(39, 30) });
+    expect([resized.width, resized.height]).toEqual([40, 30]);
+    const inJs = resizeTriangleHwc(half.data, 51, 39, 3, 40, 30);
+    for (let i = 0; i < inJs.length; i++) expect(Math.abs(resized.data[i]! - inJs[i]!)).toBeLessThanOrEqual(1);
+    expect(meanAbs(resized.data, inJs)).toBeLessThan(0.01);
+  });
+
+  it('rejects what is not a JPEG, reports a truncated one as a warning, and checks its arguments', async () => {
+    const notJpeg = await rejection(decodeJpeg!(Buffer.from('not a jpeg'), 1));
+    expect(notJpeg.code).toBe('ERR_DATA_FORMAT');
+    const jpeg = await jpegOf(photoLike(320, 240, 5), 320, 240);
+    const cut = await decodeJpeg!(jpeg.subarray(0, Math.floor(jpeg.length * 0.6)), 1);
+    expect(cut.warning).toMatch(/premature end/i);
+    expect((await rejection((async () => decodeJpeg!(jpeg, 3 as 2))())).code).toBe('ERR_INVALID_ARG');
+    const wrong = await rejection(decodeJpeg!(jpeg, 2, { x: axisFilter(320, 16), y: axisFilter(120, 12) }));
+    expect(wrong.message).toMatch(/160x120, the resize filters expect 320x120/);
+  });
+});
+
+describe('imageFolder jpegDecode', () => {
   let root: string;
   let cleanup: () => Promise<void>;
   const W = 500;
@@ -141,63 +182,76 @@ describe("imageFolder jpegShrink: 'fast'", () => {
   beforeAll(async () => {
     ({ dir: root, cleanup } = await tempDir());
     await mkdir(join(root, 'photos', 'a'), { recursive: true });
+    await mkdir(join(root, 'icc', 'a'), { recursive: true });
     for (let i = 0; i < 3; i++) {
-      const jpeg = await jpegOf(photoLike(W, H, i), W, H);
+      const px = photoLike(W, H, i);
+      const jpeg = await jpegOf(px, W, H);
       originals.push(jpeg);
       await writeFile(join(root, 'photos', 'a', `${i}.jpg`), jpeg);
+      // sRGB pixels tagged with an sRGB profile: sharp's colour management leaves them as they are
+      await sharp(px, { raw: { width: W, height: H, channels: 3 } }).withIccProfile('srgb').jpeg({ quality: 85 }).toFile(join(root, 'icc', 'a', `${i}.jpg`));
     }
   });
   afterAll(() => cleanup());
 
-  const pixels = async (options: Parameters<typeof imageFolder>[1]) => {
-    const ds = await imageFolder(join(root, 'photos'), { ...options, transforms: [t.layout('NHWC'), t.dtype('uint8')] });
+  const pixels = async (dir: string, options: Parameters<typeof imageFolder>[1]) => {
+    const ds = await imageFolder(join(root, dir), { ...options, transforms: [t.layout('NHWC'), t.dtype('uint8')] });
     const [batch] = await collect(ds.batches({ batchSize: 3 }));
     return batch!.feeds.input!.data as Uint8Array;
   };
+  const item = 128 * 128 * 3;
 
-  it('500x375 -> 128x128 stays within about a level of the full decode and of an independent reference', async () => {
-    const fast = await pixels({ size: 128 });
-    const full = await pixels({ size: 128, jpegShrink: 'sharp' });
-    expect(fast.length).toBe(3 * 128 * 128 * 3);
-    // The option does something (a different decode), and what it does is close to the full decode.
+  it("'fast' 500x375 -> 128x128 stays within about a level of 'sharp' and of an independent reference", async () => {
+    const fast = await pixels('photos', { size: 128 });
+    const full = await pixels('photos', { size: 128, jpegDecode: 'sharp' });
+    expect(fast.length).toBe(3 * item);
+    // The option does something (another decode), and what it does is close to sharp's full decode.
     expect(meanAbs(fast, full)).toBeGreaterThan(0.05);
     expect(meanAbs(fast, full)).toBeLessThan(1.5);
     for (let i = 0; i < originals.length; i++) {
       const decoded = await sharp(originals[i]!).raw().toBuffer();
       const reference = referenceResize(decoded, W, H, 3, 128, 128);
-      const item = 128 * 128 * 3;
       expect(meanAbs(full.subarray(i * item, (i + 1) * item), reference)).toBeLessThan(0.6);
       expect(meanAbs(fast.subarray(i * item, (i + 1) * item), reference)).toBeLessThan(1.5);
     }
   });
 
-  it("falls back to sharp's own decode for other fits, kernels and reductions", async () => {
-    expect(same(await pixels({ size: 128, fit: 'cover' }), await pixels({ size: 128, fit: 'cover', jpegShrink: 'sharp' }))).toBe(true);
-    expect(same(await pixels({ size: 128, kernel: 'cubic' }), await pixels({ size: 128, kernel: 'cubic', jpegShrink: 'sharp' }))).toBe(true);
-    expect(same(await pixels({ size: 200 }), await pixels({ size: 200, jpegShrink: 'sharp' }))).toBe(true); // 1.9x
-    expect(same(await pixels({ size: [120, 160] }), await pixels({ size: [120, 160], jpegShrink: 'sharp' }))).toBe(true); // 3.1x
-    expect(same(await pixels({ size: 128 }), await pixels({ size: 128, jpegShrink: 'sharp' }))).toBe(false); // the 2.9x case differs
+  it("'fast' at a reduction below 2x (no DCT scale) matches the reference as closely as sharp", async () => {
+    const fast = await pixels('photos', { size: 200 });
+    const full = await pixels('photos', { size: 200, jpegDecode: 'sharp' });
+    const decoded = await sharp(originals[0]!).raw().toBuffer();
+    const reference = referenceResize(decoded, W, H, 3, 200, 200);
+    const n = 200 * 200 * 3;
+    expect(meanAbs(fast.subarray(0, n), reference)).toBeLessThan(0.6);
+    expect(meanAbs(full.subarray(0, n), reference)).toBeLessThan(0.6);
   });
 
-  it('works for one channel and rejects an unknown value', async () => {
-    const fast = await pixels({ size: 128, channels: 1 });
-    const full = await pixels({ size: 128, channels: 1, jpegShrink: 'sharp' });
-    expect(fast.length).toBe(3 * 128 * 128);
-    expect(meanAbs(fast, full)).toBeLessThan(1.5);
-    const err = await rejection(imageFolder(join(root, 'photos'), { size: 128, jpegShrink: 'lossy' as 'fast' }));
+  it('sharp at 1/2 scale (one channel, or an ICC profile) stays within about a level of the full decode', async () => {
+    for (const [dir, channels] of [['photos', 1], ['icc', 3]] as const) {
+      const fast = await pixels(dir, { size: 128, channels });
+      const full = await pixels(dir, { size: 128, channels, jpegDecode: 'sharp' });
+      expect(meanAbs(fast, full)).toBeGreaterThan(0.05);
+      expect(meanAbs(fast, full)).toBeLessThan(1.5);
+    }
+  });
+
+  it('other fits and kernels are decoded by sharp alone', async () => {
+    expect(same(await pixels('photos', { size: 128, fit: 'cover' }), await pixels('photos', { size: 128, fit: 'cover', jpegDecode: 'sharp' }))).toBe(true);
+    expect(same(await pixels('photos', { size: 128, kernel: 'cubic' }), await pixels('photos', { size: 128, kernel: 'cubic', jpegDecode: 'sharp' }))).toBe(true);
+  });
+
+  it('rejects an unknown value; a file that disappears after listing is ERR_IO naming it', async () => {
+    const err = await rejection(imageFolder(join(root, 'photos'), { size: 128, jpegDecode: 'lossy' as 'fast' }));
     expect(err.code).toBe('ERR_INVALID_ARG');
-    expect(err.message).toContain('jpegShrink');
-  });
-
-  it('a file that disappears after listing is ERR_IO naming it', async () => {
+    expect(err.message).toContain('jpegDecode');
     const dir = join(root, 'gone');
     await mkdir(join(dir, 'a'), { recursive: true });
     await writeFile(join(dir, 'a', '1.jpg'), originals[0]!);
     await writeFile(join(dir, 'a', '2.jpg'), originals[1]!);
     const ds = await imageFolder(dir, { size: 16 });
     await rm(join(dir, 'a', '2.jpg'));
-    const err = await rejection(collect(ds.batches({ batchSize: 2 })));
-    expect(err.code).toBe('ERR_IO');
-    expect(err.details).toMatchObject({ file: join(dir, 'a', '2.jpg'), entry: 1 });
+    const gone = await rejection(collect(ds.batches({ batchSize: 2 })));
+    expect(gone.code).toBe('ERR_IO');
+    expect(gone.details).toMatchObject({ file: join(dir, 'a', '2.jpg'), entry: 1 });
   });
 });
