@@ -13,6 +13,11 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   out.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   out.Set("cuda", std::string(TRTN_CUDA_VERSION_STRING).empty() ? env.Null() : Napi::String::New(env, TRTN_CUDA_VERSION_STRING));
   out.Set("tensorrt", std::string(TRTN_TENSORRT_VERSION_STRING).empty() ? env.Null() : Napi::String::New(env, TRTN_TENSORRT_VERSION_STRING));
+#ifdef TRTN_HAVE_JPEG
+  out.Set("jpeg", Napi::String::New(env, JpegVersion()));
+#else
+  out.Set("jpeg", env.Null());
+#endif
   out.Set("compiler", Napi::String::New(env, __VERSION__));
   return out;
 }

@@ -26,6 +26,5 @@ export function nativeJpegDecoder(): DecodeJpeg | null {
 
 /** The libjpeg the addon was built with ('libjpeg-turbo 2.1.5'), or null. */
 export function nativeJpegVersion(): string | null {
-  const v = tryNativeAddon().addon?.jpegVersion;
-  return typeof v === 'string' ? v : null;
+  return tryNativeAddon().addon?.buildInfo().jpeg ?? null;
 }

@@ -280,9 +280,16 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+const char* JpegVersion() {
+#ifdef LIBJPEG_TURBO_VERSION
+  return "libjpeg-turbo " TRTN_STR(LIBJPEG_TURBO_VERSION);
+#else
+  return "libjpeg " TRTN_STR(JPEG_LIB_VERSION);
+#endif
+}
+
 void InitImage(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeJpeg", Napi::Function::New(env, DecodeJpeg, "decodeJpeg"));
-  exports.Set("jpegVersion", Napi::String::New(env, "libjpeg-turbo " TRTN_STR(LIBJPEG_TURBO_VERSION)));
 }
 
 }  // namespace trtn

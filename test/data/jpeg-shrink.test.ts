@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageFolder } from '../../lib/data/image-folder.js';
 import { axisFilter, jpegInfo, planJpegShrink, planNativeJpeg, resizeTriangleHwc, sharpJpegScale } from '../../lib/data/jpeg-shrink.js';
-import { nativeJpegDecoder } from '../../lib/native/jpeg.js';
+import { nativeJpegDecoder, nativeJpegVersion } from '../../lib/native/jpeg.js';
 import { transforms as t } from '../../lib/data/transforms.js';
 import { collect, rejection, tempDir } from './helpers.js';
 
@@ -148,6 +148,7 @@ const decodeJpeg = nativeJpegDecoder();
 
 describe.skipIf(!decodeJpeg)('the addon\'s libjpeg decoder', () => {
   it('decodes at a DCT scale, and its resize agrees with resizeTriangleHwc', async () => {
+    expect(nativeJpegVersion()).toMatch(/^libjpeg/); // buildInfo().jpeg, as `trt-node doctor` shows it
     const jpeg = await jpegOf(photoLike(101, 77, 4), 101, 77);
     const full = await decodeJpeg!(jpeg, 1);
     expect([full.width, full.height, full.data.length]).toEqual([101, 77, 101 * 77 * 3]);
