@@ -1,4 +1,7 @@
-/** A folder with one sub-folder per class (the cats_vs_dogs layout); images decoded and resized by sharp. */
+/**
+ * A folder with one sub-folder per class (the cats_vs_dogs layout). JPEGs are decoded and resized by the addon's
+ * libjpeg-turbo decoder where it is compiled in (jpegDecode 'fast'), everything else by sharp.
+ */
 import { readFile } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { readdir } from 'node:fs/promises';
@@ -22,7 +25,10 @@ export interface ImageFolderOptions extends WarningOptions {
   channels?: 1 | 3;
   /** How sharp fits the image into size: 'fill' stretches (default, like Keras), 'cover' crops, 'contain' letterboxes. */
   fit?: 'fill' | 'cover' | 'contain';
-  /** sharp resize kernel; default 'linear' (bilinear, antialiased: a triangle filter widened by the reduction, as PIL's). */
+  /**
+   * sharp resize kernel; default 'linear': bilinear as PIL and torchvision's antialias=True mean it, a triangle
+   * filter widened by the reduction (not OpenCV's 2x2 interpolation, which aliases when shrinking).
+   */
   kernel?: 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
   /**
    * JPEG decoding with fit 'fill' and kernel 'linear' (other fits and kernels always use sharp). 'fast' (default):

@@ -1,11 +1,14 @@
 /**
- * Faster JPEG decoding for imageFolder where sharp decodes every pixel: a reduction of 2x to 3x (500x375 -> 128x128).
+ * Faster JPEG decoding for imageFolder (jpegDecode 'fast'): plans and filters; the addon's decoder (native/image)
+ * and sharp do the decoding.
  *
- * libjpeg can decode at 1/2, 1/4 or 1/8 scale in the DCT domain, far cheaper than a full decode. sharp uses that
- * only when the whole reduction is at least 3x (it keeps 1.5x or more for its own resize), so 500x375 -> 128x128
- * (2.93x) is decoded at 500x375. Here sharp is asked for an intermediate size of at most a third of the image, so
- * that it decodes at 1/2 scale, and the last step to the output size (at most 1.5x, up or down, on one axis in the
- * usual case) is done here with the same triangle (antialiased bilinear) filter sharp's 'linear' kernel uses.
+ * libjpeg decodes at 1/2, 1/4 or 1/8 scale in the DCT domain, far cheaper than a full decode. With the addon's
+ * decoder, planNativeJpeg picks the smallest such scale that still covers the output and the triangle filters
+ * built here (axisFilter) resize the rest on the decoder's thread. Without it, sharp does the work: sharp uses DCT
+ * scaling only when the whole reduction is at least 3x (it keeps 1.5x or more for its own resize), so 500x375 ->
+ * 128x128 (2.93x) is decoded in full; planJpegShrink asks sharp for an intermediate size of at most a third of the
+ * image, so that it decodes at 1/2 scale, and resizeTriangleHwc does the last step (at most 1.5x, usually on one
+ * axis) with the same filter sharp's 'linear' kernel uses.
  */
 
 export interface JpegInfo {
