@@ -5,7 +5,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { fashionMnist, imageFolder, transforms } from '../dist/data/index.js';
+import { createRandom, fashionMnist, imageFolder, transforms } from '../dist/data/index.js';
 import { axisFilter } from '../dist/data/jpeg-shrink.js';
 import { nativeJpegDecoder, nativeJpegVersion } from '../dist/native/jpeg.js';
 
@@ -116,17 +116,6 @@ const W = 500;
 const H = 375;
 const OUT = 128;
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function xorPattern(i) {
   // Structured content (gradients, stripes, a box) with an XOR pattern in blue.
   const px = Buffer.alloc(W * H * 3);
@@ -170,7 +159,7 @@ function addNoise(random, out, amp) {
 }
 
 function photoLike(i) {
-  const random = rng(1000 + i);
+  const random = createRandom(1000 + i);
   const lum = new Float32Array(W * H);
   const c1 = new Float32Array(W * H);
   const c2 = new Float32Array(W * H);

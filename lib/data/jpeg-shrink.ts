@@ -143,17 +143,17 @@ export function axisFilter(inSize: number, outSize: number): AxisFilter {
 export function resizeTriangleHwc(src: Uint8Array, width: number, height: number, channels: number, outWidth: number, outHeight: number): Uint8Array {
   if (src.length !== width * height * channels) throw new RangeError(`resizeTriangleHwc: ${src.length} bytes for ${width}x${height}x${channels}`);
   if (outWidth === width && outHeight === height) return src.slice();
-  if (outWidth === width) return verticalBytes(src, height, width * channels, axisFilter(height, outHeight), outHeight);
+  if (outWidth === width) return vertical(Float32Array.from(src), width * channels, axisFilter(height, outHeight), outHeight);
   const rows = horizontal(src, width, height, channels, axisFilter(width, outWidth), outWidth);
   if (outHeight === height) {
     const out = new Uint8Array(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = rows[i]! + 0.5;
     return out;
   }
-  return verticalFloats(rows, outWidth * channels, axisFilter(height, outHeight), outHeight);
+  return vertical(rows, outWidth * channels, axisFilter(height, outHeight), outHeight);
 }
 
-// One monomorphic kernel per input type: V8 keeps each one fast instead of one loop over Uint8Array | Float32Array.
+// Kernels over one array type each (floats between the passes): V8 keeps monomorphic loops fast.
 function horizontal(src: Uint8Array, width: number, height: number, channels: number, f: AxisFilter, outWidth: number): Float32Array {
   if (channels === 3) return horizontal3(src, width, height, f, outWidth);
   const out = new Float32Array(height * outWidth * channels);
@@ -203,26 +203,7 @@ function horizontal3(src: Uint8Array, width: number, height: number, f: AxisFilt
   return out;
 }
 
-function verticalBytes(src: Uint8Array, height: number, row: number, f: AxisFilter, outHeight: number): Uint8Array {
-  const out = new Uint8Array(outHeight * row);
-  const acc = new Float32Array(row);
-  const { start, taps, weights } = f;
-  for (let y = 0; y < outHeight; y++) {
-    acc.fill(0.5); // rounds to nearest on the truncating store below (values are never negative)
-    const used = Math.min(taps, height - start[y]!);
-    for (let k = 0; k < used; k++) {
-      const w = weights[y * taps + k]!;
-      if (w === 0) continue;
-      const r = (start[y]! + k) * row;
-      for (let i = 0; i < row; i++) acc[i] += w * src[r + i]!;
-    }
-    const o = y * row;
-    for (let i = 0; i < row; i++) out[o + i] = acc[i]!;
-  }
-  return out;
-}
-
-function verticalFloats(src: Float32Array, row: number, f: AxisFilter, outHeight: number): Uint8Array {
+function vertical(src: Float32Array, row: number, f: AxisFilter, outHeight: number): Uint8Array {
   const height = src.length / row;
   const out = new Uint8Array(outHeight * row);
   const acc = new Float32Array(row);
