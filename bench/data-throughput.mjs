@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { createRandom, fashionMnist, imageFolder, transforms } from '../dist/data/index.js';
+import { defaultConcurrency } from '../dist/data/image-folder.js';
 import { axisFilter } from '../dist/data/jpeg-shrink.js';
 import { nativeJpegDecoder, nativeJpegVersion } from '../dist/native/jpeg.js';
 
@@ -270,9 +271,9 @@ async function imageSet(name, what, makePixels) {
       console.log(`  jpegDecode '${jpegDecode}', no consumer work, prefetch 2: ${row.imagesPerSecondPerEpoch.join(', ')} images/s (median ${row.imagesPerSecondMedian}; target >= 800); CPU ${row.cpuMsPerImage} ms per image (all threads)`);
       if (jpegDecode === 'fast') {
         const byConcurrency = {};
-        for (const concurrency of [2, 4, 8]) byConcurrency[concurrency] = Math.round((await pass(await imageFolder(root, { size: OUT, concurrency }), options)).imagesPerSecond);
+        for (const concurrency of [2, 4, 8, 16]) byConcurrency[concurrency] = Math.round((await pass(await imageFolder(root, { size: OUT, concurrency }), options)).imagesPerSecond);
         row.imagesPerSecondByConcurrency = byConcurrency;
-        console.log(`  files decoded at once -> images/s: ${JSON.stringify(byConcurrency)} (default ${Math.max(4, 2 * availableParallelism())})`);
+        console.log(`  files decoded at once -> images/s: ${JSON.stringify(byConcurrency)} (default ${defaultConcurrency(nativeJpegDecoder() !== null)})`);
         const slowMs = Math.ceil(producerMsPerBatch * 2);
         row.consumer1ms = entry('consumer awaits 1 ms per batch of 32, prefetch 2: producing a batch takes longer than 1 ms, so the consumer waits for each; its 1 ms overlaps decoding (throughput as without it)', await pass(ds, options, 1));
         row.consumer1msSync = entry('consumer busy 1 ms per batch of 32 on the main thread, prefetch 2', await pass(ds, options, 1, 'sync'));
@@ -361,7 +362,7 @@ async function collectBatches(iterable) {
 results.imageFolder = {
   what: `JPEG ${W}x${H} -> ${OUT}x${OUT}x3 (fit fill, kernel linear) -> /255 -> float32 NCHW, batches of 32; jpegDecode 'fast' (default) and 'sharp'`,
   libjpeg: nativeJpegVersion(),
-  defaultConcurrency: Math.max(4, 2 * availableParallelism()),
+  defaultConcurrency: { fast: defaultConcurrency(nativeJpegDecoder() !== null), sharp: defaultConcurrency(false) },
   xorPattern: await imageSet('xorPattern', 'the original synthetic set: sine stripes, a box and an XOR pattern in blue; smaller files than photos (chroma subsampling halves the XOR detail)', xorPattern),
   photoLike: await imageSet('photoLike', 'photo-like: 1/f fractal texture in luminance and colour, 2-5 hard-edged discs', photoLike),
 };
