@@ -137,26 +137,43 @@ export function axisFilter(inSize: number, outSize: number): AxisFilter {
 }
 
 /**
- * Resize interleaved (HWC) bytes with the triangle filter, one axis at a time; an axis whose size does not change
- * is left alone. Values are rounded to the nearest byte.
+ * Resize interleaved (HWC) bytes with the triangle filter, one axis at a time (vertical, then horizontal, in
+ * float; as the addon's decoder does); an axis whose size does not change is left alone. Values are rounded to
+ * the nearest byte.
  */
 export function resizeTriangleHwc(src: Uint8Array, width: number, height: number, channels: number, outWidth: number, outHeight: number): Uint8Array {
   if (src.length !== width * height * channels) throw new RangeError(`resizeTriangleHwc: ${src.length} bytes for ${width}x${height}x${channels}`);
   if (outWidth === width && outHeight === height) return src.slice();
-  if (outWidth === width) return vertical(Float32Array.from(src), width * channels, axisFilter(height, outHeight), outHeight);
-  const rows = horizontal(src, width, height, channels, axisFilter(width, outWidth), outWidth);
-  if (outHeight === height) {
+  const rows = outHeight === height ? Float32Array.from(src) : vertical(src, width * channels, axisFilter(height, outHeight), outHeight);
+  if (outWidth === width) {
     const out = new Uint8Array(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = rows[i]! + 0.5;
+    for (let i = 0; i < rows.length; i++) out[i] = rows[i]! + 0.5; // + 0.5 then truncation: round half up (never negative)
     return out;
   }
-  return vertical(rows, outWidth * channels, axisFilter(height, outHeight), outHeight);
+  const f = axisFilter(width, outWidth);
+  return channels === 3 ? horizontal3(rows, width, outHeight, f, outWidth) : horizontal(rows, width, outHeight, channels, f, outWidth);
 }
 
-// Kernels over one array type each (floats between the passes): V8 keeps monomorphic loops fast.
-function horizontal(src: Uint8Array, width: number, height: number, channels: number, f: AxisFilter, outWidth: number): Float32Array {
-  if (channels === 3) return horizontal3(src, width, height, f, outWidth);
-  const out = new Float32Array(height * outWidth * channels);
+// Kernels over one array type each: V8 keeps monomorphic loops fast.
+function vertical(src: Uint8Array, row: number, f: AxisFilter, outHeight: number): Float32Array {
+  const height = src.length / row;
+  const out = new Float32Array(outHeight * row);
+  const { start, taps, weights } = f;
+  for (let y = 0; y < outHeight; y++) {
+    const o = y * row;
+    const used = Math.min(taps, height - start[y]!);
+    for (let k = 0; k < used; k++) {
+      const w = weights[y * taps + k]!;
+      if (w === 0) continue;
+      const r = (start[y]! + k) * row;
+      for (let i = 0; i < row; i++) out[o + i] += w * src[r + i]!;
+    }
+  }
+  return out;
+}
+
+function horizontal(src: Float32Array, width: number, height: number, channels: number, f: AxisFilter, outWidth: number): Uint8Array {
+  const out = new Uint8Array(height * outWidth * channels);
   const { start, taps, weights } = f;
   for (let y = 0; y < height; y++) {
     const rowIn = y * width * channels;
@@ -166,7 +183,7 @@ function horizontal(src: Uint8Array, width: number, height: number, channels: nu
       const wBase = x * taps;
       const used = Math.min(taps, width - start[x]!);
       for (let c = 0; c < channels; c++) {
-        let s = 0;
+        let s = 0.5;
         for (let k = 0; k < used; k++) s += weights[wBase + k]! * src[base + k * channels + c]!;
         out[rowOut + x * channels + c] = s;
       }
@@ -176,8 +193,8 @@ function horizontal(src: Uint8Array, width: number, height: number, channels: nu
 }
 
 /** RGB: the three sums of a pixel in one pass over its taps. */
-function horizontal3(src: Uint8Array, width: number, height: number, f: AxisFilter, outWidth: number): Float32Array {
-  const out = new Float32Array(height * outWidth * 3);
+function horizontal3(src: Float32Array, width: number, height: number, f: AxisFilter, outWidth: number): Uint8Array {
+  const out = new Uint8Array(height * outWidth * 3);
   const { start, taps, weights } = f;
   let o = 0;
   for (let y = 0; y < height; y++) {
@@ -186,9 +203,9 @@ function horizontal3(src: Uint8Array, width: number, height: number, f: AxisFilt
       let i = rowIn + start[x]! * 3;
       const wBase = x * taps;
       const used = Math.min(taps, width - start[x]!);
-      let r = 0;
-      let g = 0;
-      let b = 0;
+      let r = 0.5;
+      let g = 0.5;
+      let b = 0.5;
       for (let k = 0; k < used; k++, i += 3) {
         const w = weights[wBase + k]!;
         r += w * src[i]!;
@@ -199,26 +216,6 @@ function horizontal3(src: Uint8Array, width: number, height: number, f: AxisFilt
       out[o++] = g;
       out[o++] = b;
     }
-  }
-  return out;
-}
-
-function vertical(src: Float32Array, row: number, f: AxisFilter, outHeight: number): Uint8Array {
-  const height = src.length / row;
-  const out = new Uint8Array(outHeight * row);
-  const acc = new Float32Array(row);
-  const { start, taps, weights } = f;
-  for (let y = 0; y < outHeight; y++) {
-    acc.fill(0.5);
-    const used = Math.min(taps, height - start[y]!);
-    for (let k = 0; k < used; k++) {
-      const w = weights[y * taps + k]!;
-      if (w === 0) continue;
-      const r = (start[y]! + k) * row;
-      for (let i = 0; i < row; i++) acc[i] += w * src[r + i]!;
-    }
-    const o = y * row;
-    for (let i = 0; i < row; i++) out[o + i] = acc[i]!;
   }
   return out;
 }

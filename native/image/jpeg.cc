@@ -119,43 +119,41 @@ bool FilterFits(const AxisFilter& f) {
   return true;
 }
 
-// Horizontal pass into floats, vertical pass rounding to bytes: the same order and rounding as resizeTriangleHwc.
+// Vertical pass into floats (vectorised along the rows), horizontal pass rounding to bytes: the same order and
+// rounding as resizeTriangleHwc.
 void ResizeRgb(const unsigned char* src, const AxisFilter& fx, const AxisFilter& fy, std::vector<float>& rows, unsigned char* out) {
   const size_t width = fx.inSize, height = fy.inSize, outWidth = fx.outSize, outHeight = fy.outSize;
-  rows.assign(height * outWidth * 3, 0.0f);
-  for (size_t y = 0; y < height; y++) {
-    const unsigned char* in = src + y * width * 3;
-    float* o = rows.data() + y * outWidth * 3;
-    for (size_t x = 0; x < outWidth; x++) {
-      const size_t first = static_cast<size_t>(fx.start[x]);
-      const size_t used = std::min(fx.taps, width - first);
-      const float* w = fx.weights + x * fx.taps;
-      const unsigned char* p = in + first * 3;
-      float r = 0, g = 0, b = 0;
-      for (size_t k = 0; k < used; k++, p += 3) {
-        r += w[k] * p[0];
-        g += w[k] * p[1];
-        b += w[k] * p[2];
-      }
-      o[x * 3] = r;
-      o[x * 3 + 1] = g;
-      o[x * 3 + 2] = b;
-    }
-  }
-  const size_t row = outWidth * 3;
-  std::vector<float> acc(row);
+  const size_t rowIn = width * 3;
+  rows.assign(outHeight * rowIn, 0.0f);
   for (size_t y = 0; y < outHeight; y++) {
-    std::fill(acc.begin(), acc.end(), 0.5f);  // + 0.5 then truncation: round half up (values are never negative)
+    float* acc = rows.data() + y * rowIn;
     const size_t first = static_cast<size_t>(fy.start[y]);
     const size_t used = std::min(fy.taps, height - first);
     for (size_t k = 0; k < used; k++) {
       const float w = fy.weights[y * fy.taps + k];
       if (w == 0.0f) continue;
-      const float* in = rows.data() + (first + k) * row;
-      for (size_t i = 0; i < row; i++) acc[i] += w * in[i];
+      const unsigned char* in = src + (first + k) * rowIn;
+      for (size_t i = 0; i < rowIn; i++) acc[i] += w * static_cast<float>(in[i]);
     }
-    unsigned char* o = out + y * row;
-    for (size_t i = 0; i < row; i++) o[i] = static_cast<unsigned char>(std::min(255.0f, acc[i]));
+  }
+  for (size_t y = 0; y < outHeight; y++) {
+    const float* in = rows.data() + y * rowIn;
+    unsigned char* o = out + y * outWidth * 3;
+    for (size_t x = 0; x < outWidth; x++) {
+      const size_t first = static_cast<size_t>(fx.start[x]);
+      const size_t used = std::min(fx.taps, width - first);
+      const float* w = fx.weights + x * fx.taps;
+      const float* p = in + first * 3;
+      float r = 0.5f, g = 0.5f, b = 0.5f;  // + 0.5 then truncation: round half up (values are never negative)
+      for (size_t k = 0; k < used; k++, p += 3) {
+        r += w[k] * p[0];
+        g += w[k] * p[1];
+        b += w[k] * p[2];
+      }
+      o[x * 3] = static_cast<unsigned char>(std::min(255.0f, r));
+      o[x * 3 + 1] = static_cast<unsigned char>(std::min(255.0f, g));
+      o[x * 3 + 2] = static_cast<unsigned char>(std::min(255.0f, b));
+    }
   }
 }
 
