@@ -271,7 +271,7 @@ async function imageSet(name, what, makePixels) {
       console.log(`  jpegDecode '${jpegDecode}', no consumer work, prefetch 2: ${row.imagesPerSecondPerEpoch.join(', ')} images/s (median ${row.imagesPerSecondMedian}; target >= 800); CPU ${row.cpuMsPerImage} ms per image (all threads)`);
       if (jpegDecode === 'fast') {
         const byConcurrency = {};
-        for (const concurrency of [2, 4, 8, 16]) byConcurrency[concurrency] = Math.round((await pass(await imageFolder(root, { size: OUT, concurrency }), options)).imagesPerSecond);
+        for (const concurrency of [2, 4, 8, 16, 32]) byConcurrency[concurrency] = Math.round((await pass(await imageFolder(root, { size: OUT, concurrency }), options)).imagesPerSecond);
         row.imagesPerSecondByConcurrency = byConcurrency;
         console.log(`  files decoded at once -> images/s: ${JSON.stringify(byConcurrency)} (default ${defaultConcurrency(nativeJpegDecoder() !== null)})`);
         const slowMs = Math.ceil(producerMsPerBatch * 2);

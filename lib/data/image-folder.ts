@@ -16,6 +16,7 @@ import { axisFilter, jpegInfo, planJpegShrink, planNativeJpeg, resizeTriangleHwc
 import { transforms as t, type TransformStep } from './transforms.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
+const JPEG_NAME = /\.jpe?g$/i;
 /** Input side the study used for cats_vs_dogs (128x128x3). */
 export const STUDY_CATS_VS_DOGS_SIZE = 128;
 
@@ -43,8 +44,8 @@ export interface ImageFolderOptions extends WarningOptions {
   /** A corrupt or non-image file: 'error' (default) throws ERR_DATA_FORMAT naming it; 'skip' warns and goes on. */
   onCorrupt?: 'skip' | 'error';
   /**
-   * Files read and decoded at once, on the libuv pool: default max(8, 4 x cores) with the addon's JPEG decoder
-   * (short tasks, so reads and decodes interleave), else max(4, 2 x cores) (more sharp pipelines at once were slower).
+   * Files read and decoded at once, on the libuv pool: default 16 with the addon's JPEG decoder (short tasks: enough
+   * queued reads and decodes keep the pool's threads busy), else max(4, 2 x cores) (more sharp pipelines were slower).
    */
   concurrency?: number;
   /** Steps after decoding; default rescale to [0, 1]. */
@@ -59,9 +60,9 @@ async function listDir(dir: string) {
   }
 }
 
-/** Loads in flight by default (bench/data-throughput.mjs measures 2, 4 and 8 on this 2-core machine). */
+/** Loads in flight by default (bench/data-throughput.mjs sweeps 2 to 32 on a 2-core machine). */
 export function defaultConcurrency(nativeJpeg: boolean): number {
-  return nativeJpeg ? Math.max(8, 4 * availableParallelism()) : Math.max(4, 2 * availableParallelism());
+  return nativeJpeg ? 16 : Math.max(4, 2 * availableParallelism());
 }
 
 function readError(file: string, entry: number, err: unknown): TrtnError {
@@ -113,11 +114,13 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
 
   const load = async (index: number): Promise<RawItem | null> => {
     const file = files[index]!;
-    // Read here rather than in sharp: the JPEG header picks the decode size, and the callback API costs less per
-    // file than fs/promises (fewer thread-pool round trips).
-    const bytes = await new Promise<Buffer>((resolve, reject) => readFile(file, (err, data) => (err ? reject(readError(file, index, err)) : resolve(data))));
-    const jpeg = fastJpeg ? jpegInfo(bytes) : null;
-    if (jpeg && decodeJpeg && !jpeg.iccProfile) {
+    // A JPEG on the fast path is read here (its header picks the decode); sharp reads anything else itself, in its
+    // own pool task. The callback API costs less per file than fs/promises (fewer thread-pool round trips).
+    const bytes = fastJpeg && JPEG_NAME.test(file)
+      ? await new Promise<Buffer>((resolve, reject) => readFile(file, (err, data) => (err ? reject(readError(file, index, err)) : resolve(data))))
+      : null;
+    const jpeg = bytes ? jpegInfo(bytes) : null;
+    if (bytes && jpeg && decodeJpeg && !jpeg.iccProfile) {
       const plan = planNativeJpeg(jpeg.width, jpeg.height, width, height);
       const resize = plan.width === width && plan.height === height ? undefined : { x: axisFilter(plan.width, width), y: axisFilter(plan.height, height) };
       // Anything libjpeg rejects or warns about goes on to sharp below, which reports it as it always has.
@@ -128,7 +131,7 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
     const [w, h] = shrunk ? [shrunk.width, shrunk.height] : [width, height];
     let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
     try {
-      decoded = await sharp(bytes, { failOn: 'error', sequentialRead: true })
+      decoded = await sharp(bytes ?? file, { failOn: 'error', sequentialRead: true })
         .resize(w, h, { fit, kernel })
         .removeAlpha()
         .toColourspace(channels === 1 ? 'b-w' : 'srgb')
@@ -136,6 +139,7 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
         .toBuffer({ resolveWithObject: true });
     } catch (err) {
       const message = (err as Error).message ?? String(err);
+      if (!bytes && /Input file is missing|ENOENT/i.test(message)) throw new TrtnError('ERR_IO', `Cannot read ${file}: no such file`, { file, entry: index }, { cause: err });
       const described = `${file}: cannot decode image (${message.trim()})`;
       if (onCorrupt === 'error') throw new TrtnError('ERR_DATA_FORMAT', described, { file, entry: index }, { cause: err });
       warn(options, `skipped ${described}`, { file });
