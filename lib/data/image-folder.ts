@@ -65,11 +65,6 @@ export function defaultConcurrency(nativeJpeg: boolean): number {
   return nativeJpeg ? 16 : Math.max(4, 2 * availableParallelism());
 }
 
-function readError(file: string, entry: number, err: unknown): TrtnError {
-  const e = ioError(file, err);
-  return new TrtnError(e.code, e.message, { ...e.details, entry }, { cause: err });
-}
-
 export async function imageFolder(dir: string, options: ImageFolderOptions): Promise<ItemDataset> {
   if (!is.string(dir)) throw invalid('imageFolder dir', 'a directory path', dir);
   if (!is.object(options as unknown)) throw invalid('imageFolder options', 'an object with size', options);
@@ -117,7 +112,7 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
     // A JPEG on the fast path is read here (its header picks the decode); sharp reads anything else itself, in its
     // own pool task. The callback API costs less per file than fs/promises (fewer thread-pool round trips).
     const bytes = fastJpeg && JPEG_NAME.test(file)
-      ? await new Promise<Buffer>((resolve, reject) => readFile(file, (err, data) => (err ? reject(readError(file, index, err)) : resolve(data))))
+      ? await new Promise<Buffer>((resolve, reject) => readFile(file, (err, data) => (err ? reject(ioError(file, err, 'read', { entry: index })) : resolve(data))))
       : null;
     const jpeg = bytes ? jpegInfo(bytes) : null;
     if (bytes && jpeg && decodeJpeg && !jpeg.iccProfile) {
@@ -139,7 +134,7 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
         .toBuffer({ resolveWithObject: true });
     } catch (err) {
       const message = (err as Error).message ?? String(err);
-      if (!bytes && /Input file is missing|ENOENT/i.test(message)) throw new TrtnError('ERR_IO', `Cannot read ${file}: no such file`, { file, entry: index }, { cause: err });
+      if (/Input file is missing|ENOENT/i.test(message)) throw new TrtnError('ERR_IO', `Cannot read ${file}: no such file`, { file, entry: index }, { cause: err });
       const described = `${file}: cannot decode image (${message.trim()})`;
       if (onCorrupt === 'error') throw new TrtnError('ERR_DATA_FORMAT', described, { file, entry: index }, { cause: err });
       warn(options, `skipped ${described}`, { file });
