@@ -37,8 +37,9 @@ export interface ImageFolderOptions extends WarningOptions {
    * triangle filter sharp's 'linear' uses resizes the rest, on the libuv pool: several times less CPU per image
    * than sharp, whose fixed cost per call is larger than a small decode. Files with an ICC profile, one channel,
    * and files libjpeg warns about or rejects go to sharp. Without libjpeg in the addon, 2x-3x reductions (which
-   * sharp decodes in full) go through sharp at 1/2 scale. Pixels are about 1 level of 255 from 'sharp' on
-   * average (bench/data-throughput.mjs measures it). 'sharp': sharp decodes and resizes every image.
+   * sharp decodes in full) go through sharp at 1/2 scale. Reducing, pixels are about 1 level of 255 from 'sharp'
+   * on average (bench/data-throughput.mjs measures it); enlarging, 'fast' is half-pixel bilinear interpolation
+   * (PIL's, PyTorch's), from which sharp's differs by ~2.7 levels. 'sharp': sharp decodes and resizes every image.
    */
   jpegDecode?: 'fast' | 'sharp';
   /** A corrupt or non-image file: 'error' (default) throws ERR_DATA_FORMAT naming it; 'skip' warns and goes on. */

@@ -227,6 +227,16 @@ describe('imageFolder jpegDecode', () => {
     expect(meanAbs(full.subarray(0, n), reference)).toBeLessThan(0.6);
   });
 
+  it.skipIf(!decodeJpeg)("'fast' enlarging is half-pixel bilinear interpolation, as PIL's and PyTorch's", async () => {
+    const dir = join(root, 'small');
+    await mkdir(join(dir, 'a'), { recursive: true });
+    const jpeg = await jpegOf(photoLike(100, 75, 8), 100, 75);
+    await writeFile(join(dir, 'a', '1.jpg'), jpeg);
+    const fast = await pixels('small', { size: 128 });
+    const reference = referenceResize(await sharp(jpeg).raw().toBuffer(), 100, 75, 3, 128, 128);
+    expect(meanAbs(fast, reference)).toBeLessThan(0.3); // rounding only; sharp's own enlargement is ~2.7 levels away
+  });
+
   it('sharp at 1/2 scale (one channel, or an ICC profile) stays within about a level of the full decode', async () => {
     for (const [dir, channels] of [['photos', 1], ['icc', 3]] as const) {
       const fast = await pixels(dir, { size: 128, channels });
