@@ -1,5 +1,5 @@
 // Data-loading throughput: Fashion-MNIST batches and image folders of JPEGs (the addon's libjpeg and sharp).
-// Build first: npx tsc -p tsconfig.json. Run: node bench/data-throughput.mjs [--images 400] [--epochs 3]
+// Build first: npx tsc -p tsconfig.json. Run: flock /tmp/trtn-bench.lock node bench/data-throughput.mjs [--images 400] [--epochs 5]
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,7 +16,7 @@ const arg = (name, fallback) => {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
 const IMAGES = arg('images', 400);
-const EPOCHS = arg('epochs', 3);
+const EPOCHS = arg('epochs', 5);
 const here = dirname(fileURLToPath(import.meta.url));
 
 const median = (xs) => {
