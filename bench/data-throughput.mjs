@@ -1,5 +1,5 @@
 // Data-loading throughput: Fashion-MNIST batches and image folders of JPEGs (the addon's libjpeg and sharp).
-// Build first: npx tsc -p tsconfig.json. Run: flock /tmp/trtn-bench.lock node bench/data-throughput.mjs [--images 400] [--epochs 5]
+// Build first: npm run build (the addon, with libjpeg where found, and dist/). Run: flock /tmp/trtn-bench.lock node bench/data-throughput.mjs [--images 400] [--epochs 5]
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -359,6 +359,7 @@ async function collectBatches(iterable) {
   return out;
 }
 
+console.log(`\nimageFolder JPEG decoder for jpegDecode 'fast': ${nativeJpegVersion() ?? "none in the addon: sharp, at 1/2 scale for 2x-3x reductions"}`);
 results.imageFolder = {
   what: `JPEG ${W}x${H} -> ${OUT}x${OUT}x3 (fit fill, kernel linear) -> /255 -> float32 NCHW, batches of 32; jpegDecode 'fast' (default) and 'sharp'`,
   libjpeg: nativeJpegVersion(),
