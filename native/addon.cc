@@ -14,6 +14,11 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   out.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   out.Set("cuda", std::string(TRTN_CUDA_VERSION_STRING).empty() ? env.Null() : Napi::String::New(env, TRTN_CUDA_VERSION_STRING));
   out.Set("tensorrt", std::string(TRTN_TENSORRT_VERSION_STRING).empty() ? env.Null() : Napi::String::New(env, TRTN_TENSORRT_VERSION_STRING));
+#ifdef TRTN_HAVE_JPEG
+  out.Set("jpeg", Napi::String::New(env, JpegVersion()));
+#else
+  out.Set("jpeg", env.Null());
+#endif
   out.Set("compiler", Napi::String::New(env, __VERSION__));
   return out;
 }
@@ -55,6 +60,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
 #ifdef TRTN_HAVE_TENSORRT
   InitTrt(env, exports);
+#endif
+#ifdef TRTN_HAVE_JPEG
+  InitImage(env, exports);
 #endif
   return exports;
 }

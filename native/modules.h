@@ -11,4 +11,8 @@ void InitCuda(Napi::Env env, Napi::Object exports);  // native/cuda: with the CU
 #ifdef TRTN_HAVE_TENSORRT
 void InitTrt(Napi::Env env, Napi::Object exports);  // native/trt: with TensorRT
 #endif
+#ifdef TRTN_HAVE_JPEG
+void InitImage(Napi::Env env, Napi::Object exports);  // native/image: with libjpeg(-turbo)
+const char* JpegVersion();                            // "libjpeg-turbo 2.1.5" (or the libjpeg version)
+#endif
 }  // namespace trtn

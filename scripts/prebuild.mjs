@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run prebuild`: produce prebuilds/<platform>-<arch>/tensorrt-node.napi.node with prebuildify: the
 // portable addon, built with CUDA when the toolkit is there (static cudart, so it loads without a GPU) but
-// without TensorRT, whose libraries a user's machine may lack. A local `npm run build` against an installed
+// without TensorRT, whose libraries a user's machine may lack, and without libjpeg for the same reason. A local `npm run build` against an installed
 // TensorRT lands in build/Release, which the loader (node-gyp-build) prefers to prebuilds/.
 // npm also runs this before `npm run build` (npm's rule for a script named "prebuild").
 //
@@ -20,7 +20,7 @@ const stage = join(root, 'build-prebuild');
 if (process.argv.includes('--as-node-gyp')) {
   const debug = process.argv.includes('--debug');
   const args = ['--no-install', 'cmake-js', 'compile', '-d', root, '--out', join(stage, 'build'),
-    '--CDTRTN_WITH_TENSORRT=OFF', ...(debug ? ['--debug'] : [])];
+    '--CDTRTN_WITH_TENSORRT=OFF', '--CDTRTN_WITH_JPEG=OFF', ...(debug ? ['--debug'] : [])];
   const r = spawnSync('npx', args, { stdio: 'inherit', cwd: root });
   process.exit(r.status ?? 1);
 }

@@ -7,10 +7,10 @@ import type { Logger } from '../engine/types.js';
 
 const gunzipAsync = promisify(gunzip);
 
-export function ioError(path: string, err: unknown, action = 'read'): TrtnError {
+export function ioError(path: string, err: unknown, action = 'read', details: Record<string, unknown> = {}): TrtnError {
   const code = (err as NodeJS.ErrnoException)?.code;
   const reason = code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory' : code ?? (err as Error)?.message ?? String(err);
-  return new TrtnError('ERR_IO', `Cannot ${action} ${path}: ${reason}`, { file: path }, { cause: err });
+  return new TrtnError('ERR_IO', `Cannot ${action} ${path}: ${reason}`, { file: path, ...details }, { cause: err });
 }
 
 export async function readDataFile(path: string): Promise<Buffer> {

@@ -487,6 +487,10 @@ function writeItem(
   const outStrideC = layout === 'NCHW' ? n : 1;
   const outStrideP = layout === 'NCHW' ? 1 : channels;
   const identity = lut === null && (affine.identity ?? isIdentity(affine));
+  if (lut !== null && dtype === 'float32' && channels === 3 && inStrideC === 1 && inStrideP === 3 && outStrideP === 1) {
+    lutRgbToPlanes(src as Uint8Array, lut, dst as Float32Array, offset, n); // decoded images: HWC bytes -> NCHW
+    return;
+  }
   for (let c = 0; c < channels; c++) {
     const a = affine.a[c]!;
     const b = affine.b[c]!;
@@ -530,6 +534,22 @@ function lutContiguous(src: Uint8Array, s: number, table: Float32Array, base: nu
     to[p + 3] = lut[from[p + 3]!]!;
   }
   for (; p < n; p++) to[p] = lut[from[p]!]!;
+}
+
+/** Interleaved RGB bytes -> three float planes in one pass over the source (three strided passes cost ~2x). */
+function lutRgbToPlanes(src: Uint8Array, table: Float32Array, dst: Float32Array, d: number, n: number): void {
+  const from = src.subarray(0, 3 * n);
+  const r = dst.subarray(d, d + n);
+  const g = dst.subarray(d + n, d + 2 * n);
+  const b = dst.subarray(d + 2 * n, d + 3 * n);
+  const lr = table.subarray(0, 256);
+  const lg = table.subarray(256, 512);
+  const lb = table.subarray(512, 768);
+  for (let p = 0, s = 0; p < n; p++, s += 3) {
+    r[p] = lr[from[s]!]!;
+    g[p] = lg[from[s + 1]!]!;
+    b[p] = lb[from[s + 2]!]!;
+  }
 }
 
 function lutStrided(src: Uint8Array, s: number, inStride: number, lut: Float32Array, base: number, dst: Float32Array, d: number, outStride: number, n: number): void {

@@ -134,7 +134,7 @@ export function formatDoctorReport(r: DoctorReport): string {
   if (r.addon.loaded && r.addon.build) {
     const b = r.addon.build;
     row('addon', `loaded from ${r.addon.from} (${r.addon.path})`);
-    row('compiled with', `CUDA ${b.cuda ?? 'none'}, TensorRT ${b.tensorrt ?? 'none'}, N-API ${b.napiVersion}, compiler ${b.compiler}`);
+    row('compiled with', `CUDA ${b.cuda ?? 'none'}, TensorRT ${b.tensorrt ?? 'none'}, ${b.jpeg ?? 'no libjpeg (imageFolder decodes JPEGs with sharp)'}, N-API ${b.napiVersion}, compiler ${b.compiler}`);
   } else {
     row('addon', `NOT LOADED: ${r.addon.error ?? 'unknown error'}`);
   }

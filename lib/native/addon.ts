@@ -10,6 +10,8 @@ export interface NativeBuildInfo {
   cuda: string | null;
   /** TensorRT version compiled against (from NvInferVersion.h), or null. */
   tensorrt: string | null;
+  /** libjpeg the JPEG decoder (imageFolder's fast path) was compiled against, e.g. 'libjpeg-turbo 2.1.5', or null. */
+  jpeg: string | null;
   compiler: string;
 }
 
