@@ -9,6 +9,8 @@ export interface OrtSessionOptions {
   intraOpThreads?: number;
   interOpThreads?: number;
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** ONNX Runtime graph optimizers to turn off (session config optimization.disable_specified_optimizers). */
+  disabledOptimizers?: readonly string[];
 }
 
 let ortPath: string | undefined;
@@ -65,6 +67,7 @@ export class WorkerSession {
     const sessionOptions: Record<string, unknown> = { graphOptimizationLevel: options.graphOptimization ?? 'all' };
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.interOpThreads) sessionOptions.interOpNumThreads = options.interOpThreads;
+    if (options.disabledOptimizers?.length) sessionOptions.extra = { 'optimization.disable_specified_optimizers': options.disabledOptimizers.join(';') };
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath: resolveOrt(), model, sessionOptions } });
     const ready = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
       const onMessage = (msg: { type?: string; message?: string; inputNames?: string[]; outputNames?: string[] }) => {

@@ -4,7 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onnxruntimeBackend } from '../../../lib/backends/onnxruntime/index.js';
+import { modelSessionOptions, onnxruntimeBackend } from '../../../lib/backends/onnxruntime/index.js';
+import { ORT_DISABLED_OPTIMIZERS_KEY } from '../../../lib/onnx/qdq.js';
 import { buildEngine, loadEngine } from '../../../lib/engine/api.js';
 import type { Engine, Feeds } from '../../../lib/engine/types.js';
 import { fashionMnist } from '../../../lib/data/index.js';
@@ -96,6 +97,16 @@ describe('onnxruntime backend', () => {
     await using e = await buildEngine(bytes, { precision: 'fp32', backend: 'onnxruntime' });
     const out = await e.infer({ ids: { data: new BigInt64Array([1n, 2n, 3n, 4n]), dims: [1, 4], dtype: 'int64' } });
     expect(Array.from(out.y!.data as Float32Array)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('takes from a model file only the graph optimizers its metadata asks to turn off', () => {
+    const m = model([makeNode('Relu', ['x'], ['y'])], [], { name: 'x', dims: [1, 4] }, [{ name: 'y', dims: [1, 4] }]);
+    expect(modelSessionOptions(m, { intraOpThreads: 2 })).toEqual({ intraOpThreads: 2 });
+    const tagged = { ...m, metadataProps: [{ key: ORT_DISABLED_OPTIMIZERS_KEY, value: 'QDQPropagationTransformer;not a name;NchwcTransformer' }] };
+    expect(modelSessionOptions(tagged, { intraOpThreads: 2, disabledOptimizers: ['NchwcTransformer'] })).toEqual({
+      intraOpThreads: 2,
+      disabledOptimizers: ['NchwcTransformer', 'QDQPropagationTransformer'],
+    });
   });
 
   it('int8 from calibration data, then from the cache it wrote; fp16; best without calib is fp32', async () => {
