@@ -63,6 +63,8 @@ export interface QdqOptions {
   target?: QdqTarget;
   /** Op types or node names kept float. */
   exclude?: readonly string[];
+  /** Nodes kept float with the reason the report gives (e.g. the measured placement's timings). */
+  keepFloat?: readonly { node: string; reason: string }[];
   /**
    * Quantize weights to 7 bits ([-63, 63]). ONNX Runtime's x86 int8 kernels on AVX2/AVX-512 CPUs without VNNI
    * multiply u8 x s8 pairs into int16 and saturate with full-range weights (a silent accuracy loss); 7-bit weights
@@ -145,6 +147,7 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
   const opset = opsetVersion(model) ?? 0;
   if (opset < 13) throw new TrtnError('ERR_UNSUPPORTED', `per-channel Q/DQ needs ai.onnx opset >= 13; the model imports opset ${opset}`);
   const exclude = new Set(options.exclude ?? []);
+  const keepFloat = new Map((options.keepFloat ?? []).map((e) => [e.node, e.reason]));
   const target = options.target ?? 'onnxruntime';
   const nodes = topologicalSort(graph);
   const indexOf = new Map(graph.nodes.map((n, i) => [n, i]));
@@ -168,6 +171,11 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
   for (const node of nodes) {
     const name = label(node, indexOf.get(node)!);
     const fl = (reason: string) => report.float.push({ node: name, opType: node.opType, reason });
+    const kept = keepFloat.get(node.name);
+    if (kept !== undefined) {
+      fl(kept);
+      continue;
+    }
     if (exclude.has(node.opType) || exclude.has(node.name)) {
       fl('excluded by the caller');
       continue;

@@ -16,7 +16,8 @@ import { calibratorName, readCalibrationCache, writeCalibrationCache } from '../
 import { foldBatchNormDetailed } from '../onnx/fold.js';
 import { loadModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
-import { insertQdq, planQdq, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
+import { insertQdq, planQdq, type QdqOptions, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
+import { measurePlacement, type MeasuredPlacementOptions, type PlacementReport } from './placement.js';
 import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
 
 export const DEFAULT_CALIB_SIZE = 512;
@@ -36,6 +37,14 @@ export interface QuantizeOptions {
   target?: QdqTarget;
   /** Op types or node names to keep float (int8) / in FP32 (fp16). */
   exclude?: string[];
+  /**
+   * int8 placement: 'rules' (default) places Q/DQ wherever lib/onnx/qdq.ts can; 'measured' (target 'onnxruntime')
+   * then times regions on this machine and keeps float those that run faster in float (lib/quantize/placement.ts);
+   * every such region is listed in report.qdq.float with the two measured times.
+   */
+  placement?: 'rules' | 'measured';
+  /** Timing settings of the measured placement (batch default: batchSize, threads default: intraOpThreads or 2). */
+  measure?: MeasuredPlacementOptions;
   keepFp32?: string[];
   seed?: number;
   intraOpThreads?: number;
@@ -51,6 +60,8 @@ export interface QuantizeReport {
   calibImages?: number;
   foldedBatchNorms: string[];
   qdq?: QdqReport;
+  /** The measured placement's timings and decisions (placement 'measured'). */
+  placement?: PlacementReport;
   fp16?: Fp16Report;
   calibration?: CalibrationResult['seconds'];
   /** Human summary, e.g. 'qdq-int8 (entropy, 512 images)'. */
@@ -113,10 +124,25 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   }
   if (options.precision !== 'int8') throw new TrtnError('ERR_INVALID_ARG', `quantizeModel precision must be 'int8' or 'fp16', got ${JSON.stringify(options.precision)}`);
   const folded = foldBatchNormDetailed(model);
-  const qdqOptions = { target: options.target, exclude: options.exclude };
-  const plan = planQdq(folded.model, qdqOptions);
+  const qdqOptions: QdqOptions = { target: options.target, exclude: options.exclude };
   const algorithm = options.algorithm ?? 'entropy';
   const cached = options.cache !== undefined ? readCache(options.cache) : undefined;
+  const placementMode = options.placement ?? 'rules';
+  if (placementMode !== 'rules' && placementMode !== 'measured') throw new TrtnError('ERR_INVALID_ARG', `placement must be 'rules' or 'measured', got ${JSON.stringify(options.placement)}`);
+  let placement: PlacementReport | undefined;
+  if (placementMode === 'measured') {
+    const measured = await measurePlacement(folded.model, qdqOptions, {
+      batchSize: options.batchSize,
+      intraOpThreads: options.intraOpThreads,
+      ...options.measure,
+      signal: options.signal,
+      // with scales from a cache, only placements the cache covers
+      feasible: cached ? (p) => (p.calibrate.some((t) => !cached.scales.has(t)) ? 'the calibration cache has no scale for a tensor it needs' : undefined) : undefined,
+    });
+    qdqOptions.keepFloat = measured.keepFloat;
+    placement = measured.report;
+  }
+  const plan = planQdq(folded.model, qdqOptions);
   let scales: Map<string, number>;
   let report: QuantizeReport;
   if (cached) {
@@ -159,5 +185,5 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     };
   }
   const { model: quantized, report: qdq } = insertQdq(folded.model, scales, { ...qdqOptions, plan });
-  return { model: quantized, scales, report: { ...report, qdq } };
+  return { model: quantized, scales, report: { ...report, qdq, ...(placement ? { placement, path: `${report.path} [measured placement: ${placement.decisions.filter((d) => d.choice === 'float').length} of ${qdq.quantized.length + placement.decisions.filter((d) => d.choice === 'float').length} regions float]` } : {}) } };
 }
