@@ -41,6 +41,7 @@ import { TrtnError } from '../errors.js';
 import { attrInt, consumerMap, findInitializer, makeNode, NameGenerator, producerMap, topologicalSort } from './graph.js';
 import { DataType, opsetVersion, type OnnxModel, type OnnxNode, type OnnxTensor } from './model.js';
 import { makeTensor, tensorToFloat32 } from './tensor.js';
+import { flattenNhwc, type LayoutRewrite } from './layout.js';
 
 export type QdqTarget = 'onnxruntime' | 'tensorrt';
 
@@ -94,6 +95,8 @@ export interface QdqReport {
   float: (QdqReportEntry & { reason: string })[];
   /** Activation tensors that got a QuantizeLinear/DequantizeLinear pair. */
   activations: string[];
+  /** Layout rewrites made for the target (planQdqForTarget; lib/onnx/layout.ts). */
+  layout?: LayoutRewrite[];
 }
 
 export interface QdqPlan {
@@ -275,6 +278,22 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
   }
   const nonNegativeSources = new Set(calibrate.filter((t) => nonNegative.has(t)));
   return { activations: ordered, scaleSource, calibrate, nonNegative: nonNegativeSources, report };
+}
+
+/**
+ * planQdq, plus the target's layout rewrites: for 'onnxruntime', a Flatten the plan runs on int8 before a Gemm or
+ * MatMul reads NHWC (flattenNhwc in lib/onnx/layout.ts). Returns the model to insert Q/DQ into (rewritten or not)
+ * and its plan; the rewrites are listed in plan.report.layout.
+ */
+export function planQdqForTarget(model: OnnxModel, options: QdqOptions = {}): { model: OnnxModel; plan: QdqPlan } {
+  const plan = planQdq(model, options);
+  if ((options.target ?? 'onnxruntime') !== 'onnxruntime') return { model, plan };
+  const flattens = new Set(plan.report.int8.filter((e) => e.opType === 'Flatten').map((e) => e.node));
+  const { model: rewritten, rewrites } = flattenNhwc(model, flattens);
+  if (rewrites.length === 0) return { model, plan };
+  const again = planQdq(rewritten, options);
+  again.report.layout = rewrites;
+  return { model: rewritten, plan: again };
 }
 
 function roundHalfEven(x: number): number {

@@ -16,7 +16,7 @@ import { calibratorName, readCalibrationCache, writeCalibrationCache } from '../
 import { foldBatchNormDetailed } from '../onnx/fold.js';
 import { loadModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
-import { insertQdq, planQdq, type QdqOptions, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
+import { insertQdq, planQdqForTarget, type QdqOptions, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
 import { measurePlacement, type MeasuredPlacementOptions, type PlacementReport } from './placement.js';
 import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
 
@@ -38,11 +38,13 @@ export interface QuantizeOptions {
   /** Op types or node names to keep float (int8) / in FP32 (fp16). */
   exclude?: string[];
   /**
-   * int8 placement: 'rules' (default) places Q/DQ wherever lib/onnx/qdq.ts can; 'measured' (target 'onnxruntime')
-   * then times regions on this machine and keeps float those that run faster in float (lib/quantize/placement.ts);
-   * every such region is listed in report.qdq.float with the two measured times.
+   * int8 placement: 'rules' (default, deterministic) places Q/DQ wherever lib/onnx/qdq.ts can; 'measured' (target
+   * 'onnxruntime') then times regions on this machine and keeps float those that run faster in float
+   * (lib/quantize/placement.ts); 'auto' times the rules placement against FP32 first and searches regions only when
+   * it is not at least 1.1x faster in every round. Every region left float is listed in report.qdq.float with the
+   * two measured times.
    */
-  placement?: 'rules' | 'measured';
+  placement?: 'rules' | 'measured' | 'auto';
   /** Timing settings of the measured placement (batch default: batchSize, threads default: intraOpThreads or 2). */
   measure?: MeasuredPlacementOptions;
   keepFp32?: string[];
@@ -128,12 +130,13 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   const algorithm = options.algorithm ?? 'entropy';
   const cached = options.cache !== undefined ? readCache(options.cache) : undefined;
   const placementMode = options.placement ?? 'rules';
-  if (placementMode !== 'rules' && placementMode !== 'measured') throw new TrtnError('ERR_INVALID_ARG', `placement must be 'rules' or 'measured', got ${JSON.stringify(options.placement)}`);
+  if (!['rules', 'measured', 'auto'].includes(placementMode)) throw new TrtnError('ERR_INVALID_ARG', `placement must be 'rules', 'measured' or 'auto', got ${JSON.stringify(options.placement)}`);
   let placement: PlacementReport | undefined;
-  if (placementMode === 'measured') {
+  if (placementMode !== 'rules') {
     const measured = await measurePlacement(folded.model, qdqOptions, {
       batchSize: options.batchSize,
       intraOpThreads: options.intraOpThreads,
+      ...(placementMode === 'auto' ? { searchBelowSpeedup: 1.1, budgetSeconds: 60 } : {}),
       ...options.measure,
       signal: options.signal,
       // with scales from a cache, only placements the cache covers
@@ -142,7 +145,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     qdqOptions.keepFloat = measured.keepFloat;
     placement = measured.report;
   }
-  const plan = planQdq(folded.model, qdqOptions);
+  const { model: planned, plan } = planQdqForTarget(folded.model, qdqOptions);
   let scales: Map<string, number>;
   let report: QuantizeReport;
   if (cached) {
@@ -157,7 +160,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     if (options.data === undefined) throw new TrtnError('ERR_INVALID_ARG', 'int8 quantization needs data to calibrate on, or a calibration cache');
     const calibSize = options.calibSize ?? DEFAULT_CALIB_SIZE;
     const { source: calibData, limit } = calibrationSource(options.data, calibSize, options.seed);
-    const result = await calibrate(folded.model, plan.calibrate, calibData, {
+    const result = await calibrate(planned, plan.calibrate, calibData, {
       algorithm,
       batchSize: options.batchSize,
       limit,
@@ -184,6 +187,6 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       path: `qdq-int8 (${algorithm}, ${result.images} images)`,
     };
   }
-  const { model: quantized, report: qdq } = insertQdq(folded.model, scales, { ...qdqOptions, plan });
-  return { model: quantized, scales, report: { ...report, qdq, ...(placement ? { placement, path: `${report.path} [measured placement: ${placement.decisions.filter((d) => d.choice === 'float').length} of ${qdq.quantized.length + placement.decisions.filter((d) => d.choice === 'float').length} regions float]` } : {}) } };
+  const { model: quantized, report: qdq } = insertQdq(planned, scales, { ...qdqOptions, plan });
+  return { model: quantized, scales, report: { ...report, qdq, ...(placement ? { placement, path: `${report.path} [${placement.mode} placement: ${placement.decisions.filter((d) => d.choice === 'float').length} of ${qdq.quantized.length + placement.decisions.filter((d) => d.choice === 'float').length} regions float]` } : {}) } };
 }

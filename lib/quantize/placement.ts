@@ -19,7 +19,7 @@ import { inferShapes } from '../onnx/check.js';
 import { feedInputs, findInitializer } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
-import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdq, type QdqOptions, type QdqPlan } from '../onnx/qdq.js';
+import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdqForTarget, type QdqOptions, type QdqPlan } from '../onnx/qdq.js';
 
 export interface MeasuredPlacementOptions {
   /** Rows of the timed batch (default 64). */
@@ -38,6 +38,11 @@ export interface MeasuredPlacementOptions {
   patience?: number;
   /** How candidates are timed (default ortTimer: ONNX Runtime sessions on this machine). */
   timer?: PlacementTimer;
+  /**
+   * Search regions only when the rules placement is not at least this many times faster than FP32 in every round
+   * (placement 'auto' passes 1.1); default: always search.
+   */
+  searchBelowSpeedup?: number;
 }
 
 export interface PlacementDecision {
@@ -50,7 +55,8 @@ export interface PlacementDecision {
 }
 
 export interface PlacementReport {
-  mode: 'measured';
+  /** 'auto': the region search ran only if the rules placement was not clearly faster than FP32. */
+  mode: 'measured' | 'auto';
   batch: number;
   threads: number;
   /** Median latency (ms) of the FP32 model, of the rules placement and of the chosen placement. */
@@ -201,7 +207,7 @@ export async function measurePlacement(
    * Alternating rounds. `faster`: b beat a by the margin in every round (a noisy machine must not make a region
    * float by chance); aMs/bMs: medians of the per-round figures.
    */
-  const compare = async (a: PlacementTiming, b: PlacementTiming): Promise<{ aMs: number; bMs: number; faster: boolean }> => {
+  const compare = async (a: PlacementTiming, b: PlacementTiming): Promise<{ aMs: number; bMs: number; faster: boolean; minSpeedup: number }> => {
     const am: number[] = [];
     const bm: number[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -214,11 +220,16 @@ export async function measurePlacement(
         am.push(await runTime(a));
       }
     }
-    return { aMs: median(am), bMs: median(bm), faster: bm.every((v, i) => v < am[i]! * (1 - margin)) };
+    return { aMs: median(am), bMs: median(bm), faster: bm.every((v, i) => v < am[i]! * (1 - margin)), minSpeedup: Math.min(...bm.map((v, i) => am[i]! / v)) };
   };
 
-  const planFor = (floatNodes: readonly string[]): QdqPlan => planQdq(model, { ...qdq, exclude: [...(qdq.exclude ?? []), ...floatNodes] });
-  const modelFor = (plan: QdqPlan): OnnxModel => insertQdq(model, new Map(plan.calibrate.map((t) => [t, 1 / 127])), { ...qdq, plan }).model;
+  const planned = new Map<QdqPlan, OnnxModel>();
+  const planFor = (floatNodes: readonly string[]): QdqPlan => {
+    const r = planQdqForTarget(model, { ...qdq, exclude: [...(qdq.exclude ?? []), ...floatNodes] });
+    planned.set(r.plan, r.model);
+    return r.plan;
+  };
+  const modelFor = (plan: QdqPlan): OnnxModel => insertQdq(planned.get(plan)!, new Map(plan.calibrate.map((t) => [t, 1 / 127])), { ...qdq, plan }).model;
   const keyOf = (floatNodes: readonly string[]) => `q:${[...floatNodes].sort().join('\n')}`;
 
   const rules = planFor([]);
@@ -239,7 +250,9 @@ export async function measurePlacement(
     let chosenMs = rulesMs;
     const decisions: PlacementDecision[] = [];
     let int8InARow = 0;
-    for (const region of order) {
+    const skipSearch = options.searchBelowSpeedup !== undefined && base.minSpeedup >= options.searchBelowSpeedup;
+    if (skipSearch) for (const region of order) unmeasured.push({ node: region.node, reason: `not timed (the rules placement ran at least ${options.searchBelowSpeedup}x faster than FP32 in every round); kept int8` });
+    for (const region of skipSearch ? [] : order) {
       const over = performance.now() - start > budget ? `budget of ${(budget / 1000).toFixed(0)} s spent` : int8InARow >= patience ? `${patience} smaller regions in a row were faster on int8` : undefined;
       if (over) {
         unmeasured.push({ node: region.node, reason: `not timed (${over}); kept int8` });
@@ -271,7 +284,7 @@ export async function measurePlacement(
     }
     // The all-float placement: no Q/DQ left, when int8 kernels cannot pay for themselves on this model and CPU.
     const rest = named.filter((r) => !current.includes(r.node));
-    if (rest.length > 0 && current.length + rest.length === regions.length) {
+    if (!skipSearch && rest.length > 0 && current.length + rest.length === regions.length) {
       const all = [...current, ...rest.map((r) => r.node)];
       const plan = planFor(all);
       if (!options.feasible?.(plan)) {
@@ -311,10 +324,11 @@ export async function measurePlacement(
         reason: `measured faster in float: ${d.floatMs.toFixed(2)} ms vs ${d.int8Ms.toFixed(2)} ms with it on int8 (whole model, batch ${batch}, ${threads} threads)`,
       }));
     const seconds = (performance.now() - start) / 1000;
-    const summary =
-      `measured (batch ${batch}, ${threads} threads, ${seconds.toFixed(0)} s): ${keepFloat.length} of ${regions.length} regions kept float; ` +
+    const summary = skipSearch
+      ? `rules placement kept: int8 ${rulesMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (batch ${batch}, ${threads} threads, at least ${options.searchBelowSpeedup}x faster in every round)`
+      : `measured (batch ${batch}, ${threads} threads, ${seconds.toFixed(0)} s): ${keepFloat.length} of ${regions.length} regions kept float; ` +
       `int8 ${chosenMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (rules placement ${rulesMs.toFixed(2)} ms)${confirmation ? `; search result ${confirmation}` : ''}`;
-    return { keepFloat, report: { mode: 'measured', batch, threads, fp32Ms, rulesMs, chosenMs, decisions, unmeasured, seconds, summary } };
+    return { keepFloat, report: { mode: options.searchBelowSpeedup !== undefined ? 'auto' : 'measured', batch, threads, fp32Ms, rulesMs, chosenMs, decisions, unmeasured, seconds, summary } };
   } finally {
     for (const key of [...sessions.keys()]) await release(key);
   }

@@ -69,6 +69,19 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     expect(report.unmeasured[0]!.reason).toMatch(/not timed \(1 smaller regions in a row were faster on int8\); kept int8/);
   });
 
+  it("'auto' searches only when the rules placement is not clearly faster than FP32", async () => {
+    const fast = costTimer({ conv1: { int8: 1, float: 4 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 4 } });
+    const kept = await measurePlacement(m, {}, { timer: fast.timer, rounds: 2, searchBelowSpeedup: 1.1 });
+    expect(kept.report.mode).toBe('auto');
+    expect(kept.report.decisions).toEqual([]);
+    expect(kept.report.unmeasured.map((u) => u.reason)).toEqual(Array(3).fill('not timed (the rules placement ran at least 1.1x faster than FP32 in every round); kept int8'));
+    expect(kept.report.summary).toMatch(/^rules placement kept/);
+    expect(fast.opened).toHaveLength(2); // FP32 and the rules placement only
+    const even = costTimer({ conv1: { int8: 5, float: 2 }, conv2: { int8: 2, float: 2.5 }, fc: { int8: 1, float: 1.2 } });
+    const searched = await measurePlacement(m, {}, { timer: even.timer, rounds: 2, patience: 10, searchBelowSpeedup: 1.1 });
+    expect(searched.keepFloat.map((k) => k.node)).toEqual(['conv1']);
+  });
+
   it('quantizeModel with placement measured lists the measured float regions in the report and calibrates what they need', async () => {
     const { timer } = costTimer({ conv1: { int8: 5, float: 2 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 1.2 } });
     const data = synthetic({ shape: [4, 8, 8], count: 16, seed: 3 });

@@ -180,6 +180,10 @@ describe('quantizeModel on the Fashion-MNIST cnn fixture', () => {
     // runs on uint8 in NHWC after the QLinearConv
     expect(opt.filter((n) => n.opType === 'MaxPool').map((n) => n.domain)).toEqual(['com.microsoft.nchwc']);
     expect(count(opt, 'NhwcMaxPool')).toBe(1);
+    // the Flatten reads the NHWC pooled map (lib/onnx/layout.ts): one Transpose into the NHWC chain, none out of it
+    expect(result.report.qdq!.layout?.map((e) => e.node)).toEqual(['/h/h.0/Flatten']);
+    expect(count(opt, 'Transpose')).toBe(1);
+    expect(opt[opt.findIndex((n) => n.opType === 'Flatten') - 1]!.opType).toBe('NhwcMaxPool');
     const s32 = await ort.InferenceSession.create(serializeModel(fp32), { intraOpNumThreads: 1 });
     let agree = 0;
     let correct32 = 0;
