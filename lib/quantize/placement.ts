@@ -7,9 +7,10 @@
  * Search: time the FP32 model and the rules placement; then, from the region with the least compute up, time the
  * current placement against the same placement with that region float, whole model against whole model (so the
  * boundary costs a float region adds, a QuantizeLinear, layout transposes, are in the figure); keep the region float
- * only when that is faster by `margin`. Finally the all-float placement is timed against the result, so a model
- * that cannot gain from int8 kernels on this CPU keeps no Q/DQ at all. Rounds alternate the two models, so machine
- * load hits both alike. Scales do not change the speed of the integer kernels, so the search runs before
+ * only when that is faster by `margin` in every round, and confirm the result against the rules placement. Finally
+ * the all-float placement (the FP32 model itself) is timed against the result, and int8 is kept only when it is
+ * faster by `margin`: a model that cannot gain from int8 kernels on this CPU keeps no Q/DQ at all. Rounds alternate
+ * the two models, so machine load hits both alike. Scales do not change the speed of the integer kernels, so the search runs before
  * calibration with placeholder scales, and calibration then collects exactly what the chosen placement needs.
  * Every region left float is reported with the two measured times.
  */
@@ -52,6 +53,8 @@ export interface PlacementDecision {
   /** Median whole-model latency (ms) with the region on int8 and with it float, same batch. */
   int8Ms: number;
   floatMs: number;
+  /** Why it is float when not its own timing (the all-float placement). */
+  reason?: string;
 }
 
 export interface PlacementReport {
@@ -282,28 +285,8 @@ export async function measurePlacement(
         int8InARow++;
       }
     }
-    // The all-float placement: no Q/DQ left, when int8 kernels cannot pay for themselves on this model and CPU.
-    const rest = named.filter((r) => !current.includes(r.node));
-    if (!skipSearch && rest.length > 0 && current.length + rest.length === regions.length) {
-      const all = [...current, ...rest.map((r) => r.node)];
-      const plan = planFor(all);
-      if (!options.feasible?.(plan)) {
-        const allKey = keyOf(all);
-        const cand = await open(allKey, modelFor(plan), true);
-        const r = await compare(cur, cand);
-        if (r.faster) {
-          for (const region of rest) {
-            const d = decisions.find((x) => x.node === region.node);
-            if (d) Object.assign(d, { choice: 'float', int8Ms: r.aMs, floatMs: r.bMs });
-            else decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs });
-          }
-          for (let i = unmeasured.length - 1; i >= 0; i--) if (rest.some((x) => x.node === unmeasured[i]!.node)) unmeasured.splice(i, 1);
-          current = all;
-          chosenMs = r.bMs;
-        }
-      }
-    }
-    // Confirm the whole change against the rules placement: single steps can pass by chance on a loaded machine.
+    // Confirm the region-by-region result against the rules placement: single steps can pass by chance on a loaded
+    // machine.
     let confirmation: string | undefined;
     if (current.length > 0) {
       const rulesAgain = await open(keyOf([]), modelFor(rules), true);
@@ -312,8 +295,32 @@ export async function measurePlacement(
       else {
         confirmation = `not confirmed against the rules placement (${r.bMs.toFixed(2)} ms vs ${r.aMs.toFixed(2)} ms): rules kept`;
         for (const d of decisions) if (d.choice === 'float') d.choice = 'int8';
+        await release(currentKey);
         current = [];
+        currentKey = keyOf(current);
+        cur = rulesAgain;
         chosenMs = r.aMs;
+      }
+    }
+    // The all-float placement (no Q/DQ left: the FP32 model itself). It cannot be slower than FP32, so the int8
+    // placement is kept only when it is measurably faster than that (median by the margin): a model whose int8
+    // kernels cannot pay for themselves on this CPU is never made slower by quantizing it.
+    const rest = named.filter((r) => !current.includes(r.node));
+    let allFloatNote: string | undefined;
+    if (!skipSearch && rest.length > 0 && current.length + rest.length === regions.length) {
+      const all = [...current, ...rest.map((r) => r.node)];
+      const cand = await open(keyOf(all), modelFor(planFor(all)), true);
+      const r = await compare(cur, cand);
+      if (!(r.aMs < r.bMs * (1 - margin))) {
+        allFloatNote = `int8 not measured faster than float for the whole model: ${r.aMs.toFixed(2)} ms with int8 regions vs ${r.bMs.toFixed(2)} ms all float (batch ${batch}, ${threads} threads)`;
+        for (const region of rest) {
+          const d = decisions.find((x) => x.node === region.node);
+          if (d) Object.assign(d, { choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, reason: allFloatNote });
+          else decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, reason: allFloatNote });
+        }
+        for (let i = unmeasured.length - 1; i >= 0; i--) if (rest.some((x) => x.node === unmeasured[i]!.node)) unmeasured.splice(i, 1);
+        current = all;
+        chosenMs = r.bMs;
       }
     }
     const floatNodes = new Set(current);
@@ -321,13 +328,13 @@ export async function measurePlacement(
       .filter((d) => floatNodes.has(d.node))
       .map((d) => ({
         node: d.node,
-        reason: `measured faster in float: ${d.floatMs.toFixed(2)} ms vs ${d.int8Ms.toFixed(2)} ms with it on int8 (whole model, batch ${batch}, ${threads} threads)`,
+        reason: d.reason ?? `measured faster in float: ${d.floatMs.toFixed(2)} ms vs ${d.int8Ms.toFixed(2)} ms with it on int8 (whole model, batch ${batch}, ${threads} threads)`,
       }));
     const seconds = (performance.now() - start) / 1000;
     const summary = skipSearch
       ? `rules placement kept: int8 ${rulesMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (batch ${batch}, ${threads} threads, at least ${options.searchBelowSpeedup}x faster in every round)`
       : `measured (batch ${batch}, ${threads} threads, ${seconds.toFixed(0)} s): ${keepFloat.length} of ${regions.length} regions kept float; ` +
-      `int8 ${chosenMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (rules placement ${rulesMs.toFixed(2)} ms)${confirmation ? `; search result ${confirmation}` : ''}`;
+      `int8 ${chosenMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (rules placement ${rulesMs.toFixed(2)} ms)${confirmation ? `; search result ${confirmation}` : ''}${allFloatNote ? `; ${allFloatNote}` : ''}`;
     return { keepFloat, report: { mode: options.searchBelowSpeedup !== undefined ? 'auto' : 'measured', batch, threads, fp32Ms, rulesMs, chosenMs, decisions, unmeasured, seconds, summary } };
   } finally {
     for (const key of [...sessions.keys()]) await release(key);

@@ -53,6 +53,14 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     expect(opened.filter((o) => quantizeOps(o) === 0)).toHaveLength(2); // the FP32 model and the all-float placement
   });
 
+  it('keeps no Q/DQ when int8 only ties with float: the result can never be slower than FP32', async () => {
+    const { timer } = costTimer({ conv1: { int8: 1, float: 1 }, conv2: { int8: 1, float: 1 }, fc: { int8: 0.99, float: 1 } }, 0);
+    const { keepFloat, report } = await measurePlacement(m, {}, { timer, rounds: 2, patience: 10 });
+    expect(keepFloat.map((k) => k.node).sort()).toEqual(['conv1', 'conv2', 'fc']);
+    expect(keepFloat[0]!.reason).toMatch(/^int8 not measured faster than float for the whole model: 2\.99 ms with int8 regions vs 3\.00 ms all float/);
+    expect(report.summary).toMatch(/3 of 3 regions kept float/);
+  });
+
   it('does not take a region float on a figure that wins only some rounds', async () => {
     // conv1 float is 10% faster in even calls only: a noisy machine
     const { timer } = costTimer({ conv1: { int8: 2, float: 2 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 4 } }, 0.1, (call) => (call % 4 === 1 ? -1 : 0));
@@ -77,7 +85,7 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     expect(kept.report.unmeasured.map((u) => u.reason)).toEqual(Array(3).fill('not timed (the rules placement ran at least 1.1x faster than FP32 in every round); kept int8'));
     expect(kept.report.summary).toMatch(/^rules placement kept/);
     expect(fast.opened).toHaveLength(2); // FP32 and the rules placement only
-    const even = costTimer({ conv1: { int8: 5, float: 2 }, conv2: { int8: 2, float: 2.5 }, fc: { int8: 1, float: 1.2 } });
+    const even = costTimer({ conv1: { int8: 5, float: 2 }, conv2: { int8: 1, float: 2.5 }, fc: { int8: 1, float: 1.2 } });
     const searched = await measurePlacement(m, {}, { timer: even.timer, rounds: 2, patience: 10, searchBelowSpeedup: 1.1 });
     expect(searched.keepFloat.map((k) => k.node)).toEqual(['conv1']);
   });
