@@ -156,6 +156,10 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     }
     scales = cached.scales;
     report = { precision: 'int8', scalesFrom: 'cache', foldedBatchNorms: folded.folded, path: `qdq-int8 (scales from calibration cache ${cached.calibrator})` };
+  } else if (plan.calibrate.length === 0) {
+    // Nothing left on int8 (the measured placement kept every region float): no statistics to collect.
+    scales = new Map();
+    report = { precision: 'int8', scalesFrom: 'calibration', algorithm, calibImages: 0, foldedBatchNorms: folded.folded, path: 'qdq-int8 (no tensor to calibrate)' };
   } else {
     if (options.data === undefined) throw new TrtnError('ERR_INVALID_ARG', 'int8 quantization needs data to calibrate on, or a calibration cache');
     const calibSize = options.calibSize ?? DEFAULT_CALIB_SIZE;
