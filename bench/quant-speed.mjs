@@ -3,10 +3,16 @@
 // Runs under the shared benchmark lock: it re-executes itself as `flock /tmp/trtn-bench.lock node ...` unless
 // TRTN_BENCH_LOCKED=1 says the caller holds it already.
 // Usage: node bench/quant-speed.mjs [--models cnn,vgg16,mobilenet_v1,resnet50] [--rounds 5] [--iterations 30]
-//        [--placement rules|measured] [--out bench/results/quant-speed.json]      (build first: npx tsc -p tsconfig.json)
+//        [--placement rules|measured|auto] [--kernel-profile 50] [--out bench/results/quant-speed.json]
+//        (build first: npx tsc -p tsconfig.json)
+// --kernel-profile N also runs each model N times with ONNX Runtime's profiler (same session settings) and sums, over
+// the kernels, each kernel's 10th-percentile time: an estimate of the latency on a quiet machine, since load only
+// lengthens kernels (it leaves out the small gaps between kernels).
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { writeFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const LOCK = '/tmp/trtn-bench.lock';
 if (process.env.TRTN_BENCH_LOCKED !== '1') {
@@ -21,6 +27,33 @@ const { fashionMnist, subset, synthetic } = await import('../dist/data/index.js'
 const { loadModel, serializeModel, foldBatchNorm } = await import('../dist/onnx/index.js');
 const { generateModel } = await import('../dist/models/index.js');
 const { quantizeModel } = await import('../dist/quantize/index.js');
+const { ORT_DISABLED_OPTIMIZERS_KEY } = await import('../dist/onnx/qdq.js');
+const ort = createRequire(import.meta.url)('onnxruntime-node');
+
+/** Sum over kernels of each kernel's 10th-percentile duration (ms), from ORT's profiler, `runs` runs at `batch`. */
+async function kernelSum(model, runs) {
+  const dir = mkdtempSync(join(tmpdir(), 'trtn-kprof-'));
+  const disabled = model.metadataProps?.find((e) => e.key === ORT_DISABLED_OPTIMIZERS_KEY)?.value;
+  const s = await ort.InferenceSession.create(serializeModel(model), {
+    graphOptimizationLevel: 'all', intraOpNumThreads: 2, interOpNumThreads: 1, enableProfiling: true, profileFilePrefix: join(dir, 'p'),
+    ...(disabled ? { extra: { 'optimization.disable_specified_optimizers': disabled } } : {}),
+  });
+  const dims = [batch, ...s.inputMetadata[0].shape.slice(1)];
+  const x = new ort.Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => (Math.sin(i) + 1) / 2), dims);
+  for (let i = 0; i < runs + 5; i++) await s.run({ [s.inputNames[0]]: x });
+  s.endProfiling();
+  await s.release();
+  const events = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]), 'utf8'));
+  rmSync(dir, { recursive: true, force: true });
+  const perKernel = new Map();
+  for (const e of events) if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) (perKernel.get(e.name) ?? perKernel.set(e.name, []).get(e.name)).push(e.dur);
+  let sum = 0;
+  for (const d of perKernel.values()) {
+    const v = d.slice(5).sort((a, b) => a - b);
+    sum += v[Math.floor(v.length / 10)] / 1000;
+  }
+  return sum;
+}
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,6 +64,7 @@ const rounds = Number(arg('rounds', 5));
 const iterations = Number(arg('iterations', 30));
 const batch = Number(arg('batch', 64));
 const placement = arg('placement', 'rules');
+const kernelProfileRuns = Number(arg('kernel-profile', 0));
 const session = { intraOpThreads: 2, interOpThreads: 1, graphOptimization: 'all' };
 // INT8/FP32 speedup of ONNX Runtime's own quantize_static output on this machine (issue #4); residual networks:
 // "about 2.5x slower than FP32".
@@ -64,6 +98,7 @@ for (const name of models) {
     }
   }
   for (const e of Object.values(engines)) await e[Symbol.asyncDispose]();
+  const kernels = kernelProfileRuns > 0 ? { fp32: await kernelSum(fp32Model, kernelProfileRuns), int8: await kernelSum(q.model, kernelProfileRuns) } : undefined;
   const best = (a) => Math.min(...a);
   const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   const row = {
@@ -79,6 +114,9 @@ for (const name of models) {
     fp32MinMs: +best(mins.fp32).toFixed(2),
     int8MinMs: +best(mins.int8).toFixed(2),
     speedupOfMins: +(best(mins.fp32) / best(mins.int8)).toFixed(2),
+    ...(kernels
+      ? { fp32KernelSumMs: +kernels.fp32.toFixed(2), int8KernelSumMs: +kernels.int8.toFixed(2), speedupOfKernelSums: +(kernels.fp32 / kernels.int8).toFixed(2) }
+      : {}),
     ortQuantizeStaticSpeedup: REFERENCE[name] !== undefined ? +REFERENCE[name].toFixed(2) : null,
     fp32Throughput: +((batch * 1000) / med(medians.fp32)).toFixed(0),
     int8Throughput: +((batch * 1000) / med(medians.int8)).toFixed(0),
@@ -90,6 +128,7 @@ for (const name of models) {
   console.log(
     `${name.padEnd(13)} fp32 ${row.fp32MedianMs.toFixed(2).padStart(7)} ms  int8 ${row.int8MedianMs.toFixed(2).padStart(7)} ms  speedup ${row.speedupOfMedians.toFixed(2)}x (best rounds ${row.speedupOfBest.toFixed(2)}x, fastest runs ${row.speedupOfMins.toFixed(2)}x)${ref}`,
   );
+  if (kernels) console.log(`${''.padEnd(13)} kernel sums (p10 per kernel, ${kernelProfileRuns} runs): fp32 ${row.fp32KernelSumMs} ms  int8 ${row.int8KernelSumMs} ms  speedup ${row.speedupOfKernelSums.toFixed(2)}x`);
   console.log(`${''.padEnd(13)} rounds fp32 ${row.fp32RoundMediansMs.join('/')}  int8 ${row.int8RoundMediansMs.join('/')}; float: ${q.report.qdq.float.map((f) => f.node).join(', ') || 'none'}`);
 }
 const loadAfter = loadavg();
@@ -107,6 +146,7 @@ const result = {
     iterations,
     rounds,
     placement,
+    kernelProfileRuns,
     lock: LOCK,
     note: 'shared 2-core machine; other jobs load it, so per-round medians are listed; resnet50 is generated (random weights, BN folded), calibrated on synthetic normal data; ortQuantizeStaticSpeedup is the reference of issue #4',
   },

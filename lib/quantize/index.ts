@@ -92,6 +92,7 @@ export function int8OptionsFromBuild(options: BuildOptions, extra: Partial<Quant
     batchSize,
     percentile: calib.percentile,
     cache: calib.cache,
+    placement: options.int8Placement,
     onProgress: options.onProgress,
     signal: options.signal,
     ...extra,

@@ -138,6 +138,14 @@ describe('onnxruntime backend', () => {
     expect(best.path).toBe('onnx-fp32 (model as is)');
   });
 
+  it("int8Placement 'auto' times the placement during the build and says so in the path (no timing asserted)", async () => {
+    const train = await fashionMnist({ split: 'train' });
+    await using e = await buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', int8Placement: 'auto', calib: { data: train, batchSize: 16, maxBatches: 2, algorithm: 'minmax' }, session: { intraOpThreads: 1 } });
+    expect(e.path).toMatch(/^qdq-int8 \((minmax, 32 images|no tensor to calibrate)\) \[auto placement: [0-3] of 3 regions float\]$/);
+    expect((await e.infer(feeds)).logits!.dims).toEqual([64, 10]);
+    await expect(buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', int8Placement: 'fastest' as never, calib: { data: train } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
+  });
+
   it('a disposed engine is ERR_DISPOSED; dispose waits for the call in flight', async () => {
     const e = await buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime' });
     const pending = e.infer(feeds);
