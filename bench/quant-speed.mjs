@@ -3,7 +3,7 @@
 // Runs under the shared benchmark lock: it re-executes itself as `flock /tmp/trtn-bench.lock node ...` unless
 // TRTN_BENCH_LOCKED=1 says the caller holds it already.
 // Usage: node bench/quant-speed.mjs [--models cnn,vgg16,mobilenet_v1,resnet50] [--rounds 5] [--iterations 30]
-//        [--placement rules|measured|auto] [--kernel-profile 50] [--out bench/results/quant-speed.json]
+//        [--placement auto|rules|measured (default auto)] [--kernel-profile 50] [--out bench/results/quant-speed.json]
 //        (build first: npx tsc -p tsconfig.json)
 // --kernel-profile N also runs each model N times with ONNX Runtime's profiler (same session settings) and sums, over
 // the kernels, each kernel's 10th-percentile time: an estimate of the latency on a quiet machine, since load only
@@ -63,7 +63,7 @@ const models = arg('models', 'cnn,vgg16,mobilenet_v1,resnet50').split(',');
 const rounds = Number(arg('rounds', 5));
 const iterations = Number(arg('iterations', 30));
 const batch = Number(arg('batch', 64));
-const placement = arg('placement', 'rules');
+const placement = arg('placement', 'auto');
 const kernelProfileRuns = Number(arg('kernel-profile', 0));
 const session = { intraOpThreads: 2, interOpThreads: 1, graphOptimization: 'all' };
 // INT8/FP32 speedup of ONNX Runtime's own quantize_static output on this machine (issue #4); residual networks:

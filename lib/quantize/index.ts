@@ -1,7 +1,8 @@
 /**
  * quantizeModel: the end-to-end pipeline the onnxruntime backend and the CLI share.
- * int8: fold BatchNorm -> plan Q/DQ placement -> scales from a calibration cache, or calibrate on `data`
- * (a stratified subset of `calibSize` images when `data` is a Dataset) -> write the cache if asked -> insert Q/DQ.
+ * int8: fold BatchNorm -> simplify ops on 1x1 maps -> plan Q/DQ placement (rules, or measured) -> scales from a
+ * calibration cache, or calibrate on `data` (a stratified subset of `calibSize` images when `data` is a Dataset)
+ * -> write the cache if asked -> insert Q/DQ.
  * fp16: convert weights and activations to float16, float32 at the model boundary.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { isDataset } from '../data/source.js';
 import { calibrate, type CalibrationResult } from '../calib/calibrate.js';
 import { calibratorName, readCalibrationCache, writeCalibrationCache } from '../calib/cache.js';
 import { foldBatchNormDetailed } from '../onnx/fold.js';
+import { simplifyUnitMaps, type Simplification } from '../onnx/simplify.js';
 import { loadModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
 import { insertQdq, planQdqForTarget, type QdqOptions, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
@@ -61,6 +63,8 @@ export interface QuantizeReport {
   algorithm?: CalibAlgorithm;
   calibImages?: number;
   foldedBatchNorms: string[];
+  /** Exact rewrites of ops on 1x1 maps made before placing Q/DQ (lib/onnx/simplify.ts). */
+  simplified?: Simplification[];
   qdq?: QdqReport;
   /** The measured placement's timings and decisions (placement 'measured'). */
   placement?: PlacementReport;
@@ -126,7 +130,9 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     return { model: converted, scales: new Map(), report: { precision: 'fp16', foldedBatchNorms: [], fp16: report, path: 'fp16-converted-onnx' } };
   }
   if (options.precision !== 'int8') throw new TrtnError('ERR_INVALID_ARG', `quantizeModel precision must be 'int8' or 'fp16', got ${JSON.stringify(options.precision)}`);
-  const folded = foldBatchNormDetailed(model);
+  const bnFolded = foldBatchNormDetailed(model);
+  const unitMaps = simplifyUnitMaps(bnFolded.model);
+  const folded = { ...bnFolded, model: unitMaps.model };
   const qdqOptions: QdqOptions = { target: options.target, exclude: options.exclude };
   const algorithm = options.algorithm ?? 'entropy';
   const cached = options.cache !== undefined ? readCache(options.cache) : undefined;
@@ -193,5 +199,5 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     };
   }
   const { model: quantized, report: qdq } = insertQdq(planned, scales, { ...qdqOptions, plan });
-  return { model: quantized, scales, report: { ...report, qdq, ...(placement ? { placement, path: `${report.path} [${placement.mode} placement: ${placement.decisions.filter((d) => d.choice === 'float').length} of ${qdq.quantized.length + placement.decisions.filter((d) => d.choice === 'float').length} regions float]` } : {}) } };
+  return { model: quantized, scales, report: { ...report, ...(unitMaps.simplified.length ? { simplified: unitMaps.simplified } : {}), qdq, ...(placement ? { placement, path: `${report.path} [${placement.mode} placement: ${placement.decisions.filter((d) => d.choice === 'float').length} of ${qdq.quantized.length + placement.decisions.filter((d) => d.choice === 'float').length} regions float]` } : {}) } };
 }
