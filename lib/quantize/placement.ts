@@ -9,7 +9,7 @@
  * boundary costs a float region adds, a QuantizeLinear, layout transposes, are in the figure); keep the region float
  * only when that is faster by `margin` in every round, and confirm the result against the rules placement. Finally
  * the all-float placement (the FP32 model itself) is timed against the result, and int8 is kept only when it is
- * faster by `margin`: a model that cannot gain from int8 kernels on this CPU keeps no Q/DQ at all. Rounds alternate
+ * faster by `margin` in every round: a model that cannot gain from int8 kernels on this CPU keeps no Q/DQ at all. Rounds alternate
  * the two models, so machine load hits both alike. Scales do not change the speed of the integer kernels, so the search runs before
  * calibration with placeholder scales, and calibration then collects exactly what the chosen placement needs.
  * Every region left float is reported with the two measured times.
@@ -208,9 +208,9 @@ export async function measurePlacement(
   const runTime = (t: PlacementTiming): Promise<number> => t.time();
   /**
    * Alternating rounds. `faster`: b beat a by the margin in every round (a noisy machine must not make a region
-   * float by chance); aMs/bMs: medians of the per-round figures.
+   * float by chance); `slower`: a beat b so; aMs/bMs: medians of the per-round figures.
    */
-  const compare = async (a: PlacementTiming, b: PlacementTiming): Promise<{ aMs: number; bMs: number; faster: boolean; minSpeedup: number }> => {
+  const compare = async (a: PlacementTiming, b: PlacementTiming): Promise<{ aMs: number; bMs: number; faster: boolean; slower: boolean; minSpeedup: number }> => {
     const am: number[] = [];
     const bm: number[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -223,7 +223,13 @@ export async function measurePlacement(
         am.push(await runTime(a));
       }
     }
-    return { aMs: median(am), bMs: median(bm), faster: bm.every((v, i) => v < am[i]! * (1 - margin)), minSpeedup: Math.min(...bm.map((v, i) => am[i]! / v)) };
+    return {
+      aMs: median(am),
+      bMs: median(bm),
+      faster: bm.every((v, i) => v < am[i]! * (1 - margin)),
+      slower: am.every((v, i) => v < bm[i]! * (1 - margin)),
+      minSpeedup: Math.min(...bm.map((v, i) => am[i]! / v)),
+    };
   };
 
   const planned = new Map<QdqPlan, OnnxModel>();
@@ -303,16 +309,16 @@ export async function measurePlacement(
       }
     }
     // The all-float placement (no Q/DQ left: the FP32 model itself). It cannot be slower than FP32, so the int8
-    // placement is kept only when it is measurably faster than that (median by the margin): a model whose int8
-    // kernels cannot pay for themselves on this CPU is never made slower by quantizing it.
+    // placement is kept only when it beats it by the margin in every round: a model whose int8 kernels cannot pay
+    // for themselves on this CPU is never made slower by quantizing it, and noise errs on the side of FP32.
     const rest = named.filter((r) => !current.includes(r.node));
     let allFloatNote: string | undefined;
     if (!skipSearch && rest.length > 0 && current.length + rest.length === regions.length) {
       const all = [...current, ...rest.map((r) => r.node)];
       const cand = await open(keyOf(all), modelFor(planFor(all)), true);
       const r = await compare(cur, cand);
-      if (!(r.aMs < r.bMs * (1 - margin))) {
-        allFloatNote = `int8 not measured faster than float for the whole model: ${r.aMs.toFixed(2)} ms with int8 regions vs ${r.bMs.toFixed(2)} ms all float (batch ${batch}, ${threads} threads)`;
+      if (!r.slower) {
+        allFloatNote = `int8 not measured faster than float for the whole model in every round: ${r.aMs.toFixed(2)} ms with int8 regions vs ${r.bMs.toFixed(2)} ms all float (batch ${batch}, ${threads} threads)`;
         for (const region of rest) {
           const d = decisions.find((x) => x.node === region.node);
           if (d) Object.assign(d, { choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, reason: allFloatNote });
