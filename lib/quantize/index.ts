@@ -47,7 +47,7 @@ export interface QuantizeOptions {
    * two measured times.
    */
   placement?: 'rules' | 'measured' | 'auto';
-  /** Timing settings of the measured placement (batch default: batchSize, threads default: intraOpThreads or 2). */
+  /** Timing settings of the measured placement (batch default: batchSize, threads default: intraOpThreads). */
   measure?: MeasuredPlacementOptions;
   keepFp32?: string[];
   seed?: number;
@@ -96,7 +96,11 @@ export function int8OptionsFromBuild(options: BuildOptions, extra: Partial<Quant
     batchSize,
     percentile: calib.percentile,
     cache: calib.cache,
-    placement: options.int8Placement,
+    // The onnxruntime builder times its placement as TensorRT's builder times tactics ('auto': only when the rules
+    // placement is not clearly faster than FP32); TensorRT places its own kernels.
+    placement: options.int8Placement ?? (extra.target === 'tensorrt' ? 'rules' : 'auto'),
+    // timed at the largest batch the engine is built for
+    measure: { batchSize: options.maxBatch ?? 64 },
     onProgress: options.onProgress,
     signal: options.signal,
     ...extra,

@@ -25,7 +25,7 @@ import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdqForTarget, type QdqOptions, 
 export interface MeasuredPlacementOptions {
   /** Rows of the timed batch (default 64). */
   batchSize?: number;
-  /** Intra-op threads of the timing sessions (default 2). */
+  /** Intra-op threads of the timing sessions (default: ONNX Runtime's default, as an engine built without them). */
   intraOpThreads?: number;
   /** Alternating rounds per comparison (default 3). */
   rounds?: number;
@@ -61,7 +61,8 @@ export interface PlacementReport {
   /** 'auto': the region search ran only if the rules placement was not clearly faster than FP32. */
   mode: 'measured' | 'auto';
   batch: number;
-  threads: number;
+  /** Intra-op threads of the timing sessions; null: ONNX Runtime's default. */
+  threads: number | null;
   /** Median latency (ms) of the FP32 model, of the rules placement and of the chosen placement. */
   fp32Ms: number;
   rulesMs: number;
@@ -139,7 +140,7 @@ function timingFeed(model: OnnxModel, batch: number): { name: string; tensor: or
  * the Q/DQ models with ORT_DISABLED_OPTIMIZERS off as the backend runs them); one figure is the lower quartile of
  * `iterations` runs after 2 warm-up runs, i.e. what the model takes when the machine lets it run (load only adds).
  */
-export function ortTimer(model: OnnxModel, batch: number, threads: number, iterations: number): PlacementTimer {
+export function ortTimer(model: OnnxModel, batch: number, threads: number | undefined, iterations: number): PlacementTimer {
   const feed = timingFeed(model, batch);
   const feeds = { [feed.name]: feed.tensor };
   return async (candidate, { int8 }) => {
@@ -147,7 +148,7 @@ export function ortTimer(model: OnnxModel, batch: number, threads: number, itera
     try {
       session = await ort.InferenceSession.create(serializeModel(candidate), {
         graphOptimizationLevel: 'all',
-        intraOpNumThreads: threads,
+        ...(threads ? { intraOpNumThreads: threads } : {}),
         interOpNumThreads: 1,
         ...(int8 ? { extra: { 'optimization.disable_specified_optimizers': ORT_DISABLED_OPTIMIZERS.join(';') } } : {}),
       });
@@ -183,7 +184,8 @@ export async function measurePlacement(
   if ((qdq.target ?? 'onnxruntime') !== 'onnxruntime') throw new TrtnError('ERR_UNSUPPORTED', "measured placement times ONNX Runtime sessions; it applies to target 'onnxruntime' only");
   const start = performance.now();
   const batch = options.batchSize ?? 64;
-  const threads = options.intraOpThreads ?? 2;
+  const threads = options.intraOpThreads;
+  const setting = `batch ${batch}, ${threads ? `${threads} threads` : 'default threads'}`;
   const rounds = options.rounds ?? 3;
   const iterations = options.iterations ?? 10;
   const margin = options.margin ?? 0.03;
@@ -318,7 +320,7 @@ export async function measurePlacement(
       const cand = await open(keyOf(all), modelFor(planFor(all)), true);
       const r = await compare(cur, cand);
       if (!r.slower) {
-        allFloatNote = `int8 not measured faster than float for the whole model in every round: ${r.aMs.toFixed(2)} ms with int8 regions vs ${r.bMs.toFixed(2)} ms all float (batch ${batch}, ${threads} threads)`;
+        allFloatNote = `int8 not measured faster than float for the whole model in every round: ${r.aMs.toFixed(2)} ms with int8 regions vs ${r.bMs.toFixed(2)} ms all float (${setting})`;
         for (const region of rest) {
           const d = decisions.find((x) => x.node === region.node);
           if (d) Object.assign(d, { choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, reason: allFloatNote });
@@ -334,14 +336,14 @@ export async function measurePlacement(
       .filter((d) => floatNodes.has(d.node))
       .map((d) => ({
         node: d.node,
-        reason: d.reason ?? `measured faster in float: ${d.floatMs.toFixed(2)} ms vs ${d.int8Ms.toFixed(2)} ms with it on int8 (whole model, batch ${batch}, ${threads} threads)`,
+        reason: d.reason ?? `measured faster in float: ${d.floatMs.toFixed(2)} ms vs ${d.int8Ms.toFixed(2)} ms with it on int8 (whole model, ${setting})`,
       }));
     const seconds = (performance.now() - start) / 1000;
     const summary = skipSearch
-      ? `rules placement kept: int8 ${rulesMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (batch ${batch}, ${threads} threads, at least ${options.searchBelowSpeedup}x faster in every round)`
-      : `measured (batch ${batch}, ${threads} threads, ${seconds.toFixed(0)} s): ${keepFloat.length} of ${regions.length} regions kept float; ` +
+      ? `rules placement kept: int8 ${rulesMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (${setting}, at least ${options.searchBelowSpeedup}x faster in every round)`
+      : `measured (${setting}, ${seconds.toFixed(0)} s): ${keepFloat.length} of ${regions.length} regions kept float; ` +
       `int8 ${chosenMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (rules placement ${rulesMs.toFixed(2)} ms)${confirmation ? `; search result ${confirmation}` : ''}${allFloatNote ? `; ${allFloatNote}` : ''}`;
-    return { keepFloat, report: { mode: options.searchBelowSpeedup !== undefined ? 'auto' : 'measured', batch, threads, fp32Ms, rulesMs, chosenMs, decisions, unmeasured, seconds, summary } };
+    return { keepFloat, report: { mode: options.searchBelowSpeedup !== undefined ? 'auto' : 'measured', batch, threads: threads ?? null, fp32Ms, rulesMs, chosenMs, decisions, unmeasured, seconds, summary } };
   } finally {
     for (const key of [...sessions.keys()]) await release(key);
   }

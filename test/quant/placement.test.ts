@@ -36,7 +36,7 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     const { timer } = costTimer({ conv1: { int8: 5, float: 2 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 1.2 } });
     const { keepFloat, report } = await measurePlacement(m, {}, { timer, rounds: 2, patience: 10 });
     expect(keepFloat.map((k) => k.node)).toEqual(['conv1']);
-    expect(keepFloat[0]!.reason).toMatch(/^measured faster in float: \d+\.\d\d ms vs \d+\.\d\d ms with it on int8 \(whole model, batch 64, 2 threads\)$/);
+    expect(keepFloat[0]!.reason).toMatch(/^measured faster in float: \d+\.\d\d ms vs \d+\.\d\d ms with it on int8 \(whole model, batch 64, default threads\)$/);
     expect(report.decisions.map((d) => [d.node, d.choice])).toEqual(expect.arrayContaining([['conv1', 'float'], ['conv2', 'int8'], ['fc', 'int8']]));
     const d1 = report.decisions.find((d) => d.node === 'conv1')!;
     expect(d1.floatMs).toBeLessThan(d1.int8Ms);

@@ -113,9 +113,10 @@ describe('onnxruntime backend', () => {
     const train = await fashionMnist({ split: 'train' });
     const dir = mkdtempSync(join(tmpdir(), 'ortb-'));
     const cache = join(dir, 'cnn.cache');
-    await using e8 = await buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', calib: { data: train, batchSize: 64, maxBatches: 2, algorithm: 'minmax', cache } });
+    // int8Placement 'rules': no timing, so both builds place Q/DQ alike
+    await using e8 = await buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', int8Placement: 'rules', calib: { data: train, batchSize: 64, maxBatches: 2, algorithm: 'minmax', cache } });
     expect(e8.path).toBe('qdq-int8 (minmax, 128 images)');
-    await using fromCache = await buildEngine(CNN, { precision: 'best', backend: 'onnxruntime', calib: { cache } });
+    await using fromCache = await buildEngine(CNN, { precision: 'best', backend: 'onnxruntime', int8Placement: 'rules', calib: { cache } });
     expect(fromCache.precision).toBe('best');
     expect(fromCache.path).toMatch(/^qdq-int8 \(scales from calibration cache MinMaxCalibration\)/);
     const a = (await e8.infer(feeds)).logits!.data as Float32Array;
@@ -138,9 +139,9 @@ describe('onnxruntime backend', () => {
     expect(best.path).toBe('onnx-fp32 (model as is)');
   });
 
-  it("int8Placement 'auto' times the placement during the build and says so in the path (no timing asserted)", async () => {
+  it("int8Placement 'auto' (the default) times the placement during the build and says so in the path (no timing asserted)", async () => {
     const train = await fashionMnist({ split: 'train' });
-    await using e = await buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', int8Placement: 'auto', calib: { data: train, batchSize: 16, maxBatches: 2, algorithm: 'minmax' }, session: { intraOpThreads: 1 } });
+    await using e = await buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', calib: { data: train, batchSize: 16, maxBatches: 2, algorithm: 'minmax' }, session: { intraOpThreads: 1 } });
     expect(e.path).toMatch(/^qdq-int8 \((minmax, 32 images|no tensor to calibrate)\) \[auto placement: [0-3] of 3 regions float\]$/);
     expect((await e.infer(feeds)).logits!.dims).toEqual([64, 10]);
     await expect(buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', int8Placement: 'fastest' as never, calib: { data: train } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
