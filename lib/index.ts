@@ -26,9 +26,10 @@ export * from './bench/index.js';
 
 // Quantization toolkit: calibration statistics, thresholds, TensorRT caches, Q/DQ and FP16 rewriting.
 export * from './calib/index.js';
-export { planQdq, insertQdq, weightAxis, QDQ_COMPUTE_OPS, type QdqOptions, type QdqReport, type QdqPlan, type QdqTarget } from './onnx/qdq.js';
+export { planQdq, insertQdq, weightAxis, QDQ_COMPUTE_OPS, ORT_DISABLED_OPTIMIZERS_KEY, type QdqOptions, type QdqReport, type QdqPlan, type QdqTarget } from './onnx/qdq.js';
 export { convertToFp16, type Fp16Options, type Fp16Report } from './onnx/fp16.js';
 export { quantizeModel, DEFAULT_CALIB_SIZE, type QuantizeOptions, type QuantizeResult, type QuantizeReport } from './quantize/index.js';
+export { measurePlacement, ortTimer, type MeasuredPlacementOptions, type PlacementReport, type PlacementDecision, type PlacementTimer, type PlacementTiming } from './quantize/placement.js';
 
 // Backend specifics users may inspect.
 export { planPrecision, recognisesPlan, trtRuntimeInfo, tensorRtAvailability, type PrecisionPlan, type PrecisionPath } from './backends/tensorrt/index.js';

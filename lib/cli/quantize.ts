@@ -16,6 +16,7 @@ interface QuantizeCliOptions {
   output: string;
   target: 'onnxruntime' | 'tensorrt';
   keepFp32?: string[];
+  placement: 'rules' | 'measured' | 'auto';
 }
 
 /** `trt-node quantize <model.onnx> --precision int8|fp16 -o <out.onnx>`: write the Q/DQ or FP16 model. */
@@ -30,19 +31,22 @@ export function registerQuantize(program: Command): Command {
     .option('--cache <file>', 'calibration cache: read when it exists, else written after calibrating')
     .option('--target <runtime>', 'lay the Q/DQ model out for onnxruntime or tensorrt', 'onnxruntime')
     .option('--keep-fp32 <ops...>', 'fp16: op types or node names kept in float32')
+    .option('--placement <mode>', 'int8 for onnxruntime: rules (deterministic), measured (time regions here, keep the faster), or auto (measure only if rules are not 1.1x faster than fp32)', 'rules')
     .requiredOption('--precision <p>', 'int8 or fp16')
     .requiredOption('-o, --output <file>', 'output ONNX file')
     .action(async (modelPath: string, o: QuantizeCliOptions) => {
       if (o.precision !== 'int8' && o.precision !== 'fp16') throw new Error(`--precision must be int8 or fp16, got '${String(o.precision)}'`);
       if (o.target !== 'onnxruntime' && o.target !== 'tensorrt') throw new Error(`--target must be onnxruntime or tensorrt, got '${String(o.target)}'`);
+      if (!['rules', 'measured', 'auto'].includes(o.placement)) throw new Error(`--placement must be rules, measured or auto, got '${String(o.placement)}'`);
       const data = o.data ? await datasetFromSpec(o.data, { split: 'train' }) : undefined;
       const result = await quantizeModel(modelPath, {
         precision: o.precision, data, algorithm: o.algorithm, calibSize: o.calibSize, batchSize: o.batchSize, cache: o.cache, target: o.target,
-        keepFp32: o.keepFp32, onProgress: stderrProgress(false),
+        keepFp32: o.keepFp32, placement: o.placement, onProgress: stderrProgress(false),
       });
       saveModel(result.model, o.output);
       const floatOps = result.report.qdq?.float ?? [];
       process.stderr.write(`${result.report.path} -> ${o.output}\n`);
+      if (result.report.placement) process.stderr.write(`  placement: ${result.report.placement.summary}\n`);
       for (const f of floatOps) process.stderr.write(`  kept float: ${f.node} (${f.opType}): ${f.reason}\n`);
     });
 }

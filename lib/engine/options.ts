@@ -51,6 +51,13 @@ export interface BuildOptions {
   };
   /** Ops/node names kept in FP32 by FP16 conversion. */
   keepFp32?: string[];
+  /**
+   * int8 on the onnxruntime backend: where Q/DQ go (quantizeModel's `placement`). 'auto' (default): time the rules'
+   * int8 model against FP32 on this machine and, only when it is not at least 1.1x faster, time regions and keep
+   * float those faster in float (never slower than FP32); 'measured': always time regions; 'rules': no timing,
+   * deterministic. The tensorrt backend places its own kernels and takes 'rules' only.
+   */
+  int8Placement?: 'rules' | 'measured' | 'auto';
 }
 
 export interface LoadOptions {
@@ -141,5 +148,6 @@ export function validateBuildOptions(options: unknown): BuildOptions & { workspa
   if (o.logger !== undefined && !is.fn(o.logger)) throw invalid('logger', 'a function', o.logger);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', o.signal);
   if (o.keepFp32 !== undefined && !(Array.isArray(o.keepFp32) && o.keepFp32.every(is.string))) throw invalid('keepFp32', 'an array of op types or node names', o.keepFp32);
+  if (o.int8Placement !== undefined && !is.oneOf(o.int8Placement, ['rules', 'measured', 'auto'] as const)) throw invalid('int8Placement', "'rules', 'measured' or 'auto'", o.int8Placement);
   return { ...o, workspaceBytes };
 }

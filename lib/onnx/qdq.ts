@@ -1,7 +1,7 @@
 /**
  * INT8 Q/DQ insertion (explicit quantization), a pure function model -> { model, report }.
  *
- * Placement policy (symmetric int8, zero point 0 everywhere):
+ * Placement policy (symmetric int8 weights; activations as described per target below):
  * - Compute ops Conv, ConvTranspose, Gemm and MatMul whose weight (input 1) is a float32 initializer are
  *   quantized: activation input 0 per tensor; the weight per output channel (Conv axis 0, ConvTranspose axis 1,
  *   Gemm transB=1 axis 0 / transB=0 axis 1, MatMul axis 1 of the [K,N] weight); the bias (target 'onnxruntime')
@@ -16,11 +16,18 @@
  *   Concat when every float input is already quantized (residual Add -> QLinearAdd with its own output scale;
  *   Concat -> QLinearConcat). Ops that only move data (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze)
  *   reuse their input's scale, which lets ONNX Runtime drop their Q/DQ pair and run them on int8 directly.
- * - Relu after a quantized op: the op's output gets the Relu output's scale (negative values are zeroed anyway,
- *   so only the positive range matters), and the Relu sits between a DQ and a Q of equal scale. TensorRT fuses
- *   that into the layer. ONNX Runtime cannot fuse a symmetric (zero point 0) Relu and would run DQ -> float Relu
- *   -> Q, so for target 'onnxruntime' the Relu is written as LeakyRelu(alpha=0) (the same function), which ORT
- *   turns into QLinearLeakyRelu: the whole chain stays int8.
+ * - Activation encoding. TensorRT: int8, zero point 0. ONNX Runtime: uint8 (its x86 kernels' native u8 x s8 form);
+ *   a tensor that can be negative gets zero point 128 (q - 128 = the symmetric int8 value, scale amax/127); a
+ *   non-negative one (a Relu output, and pooling, reshaping, Concat or Add of non-negative tensors: plan.nonNegative)
+ *   gets zero point 0 over [0, amax] (scale amax/255: twice the resolution of the symmetric form).
+ * - Relu after a quantized op, as its input's only reader. TensorRT: the op's output gets the Relu output's scale
+ *   (negative values are zeroed anyway) and the Relu sits between a DQ and a Q of equal scale; TensorRT fuses it
+ *   into the layer. ONNX Runtime: no Q/DQ between the op and its Relu (op -> Relu -> Q, zero point 0); ORT drops a
+ *   Relu whose Q has zero point 0 (the clamp to [0, amax] is the Relu) and fuses the op with that Q, so the Relu
+ *   costs nothing. (The earlier LeakyRelu(alpha=0) form ran an extra QLinearLeakyRelu pass per Relu.)
+ * - ONNX Runtime models carry metadata (ORT_DISABLED_OPTIMIZERS_KEY) turning off QDQPropagationTransformer,
+ *   which would otherwise move a Q backward over a float MaxPool and run it on uint8 in NCHW (see
+ *   ORT_DISABLED_OPTIMIZERS); the onnxruntime backend applies it to every session of such a model.
  * - A regular convolution with fewer than 4 input channels (a first layer on grayscale/RGB images) stays float:
  *   see QdqOptions.minConvInputChannels.
  * - Graph inputs feeding a quantized op are quantized; graph outputs are never quantized (the last op's output
@@ -32,16 +39,33 @@
  */
 import { TrtnError } from '../errors.js';
 import { attrInt, consumerMap, findInitializer, makeNode, NameGenerator, producerMap, topologicalSort } from './graph.js';
-import { AttributeType, DataType, opsetVersion, type OnnxModel, type OnnxNode, type OnnxTensor } from './model.js';
+import { DataType, opsetVersion, type OnnxModel, type OnnxNode, type OnnxTensor } from './model.js';
 import { makeTensor, tensorToFloat32 } from './tensor.js';
+import { flattenNhwc, type LayoutRewrite } from './layout.js';
 
 export type QdqTarget = 'onnxruntime' | 'tensorrt';
+
+/**
+ * Model metadata key naming ONNX Runtime graph optimizers (';'-separated) that must be off when the model runs; the
+ * onnxruntime backend passes them as the session config entry optimization.disable_specified_optimizers.
+ */
+export const ORT_DISABLED_OPTIMIZERS_KEY = 'trtn.onnxruntime.disabled_optimizers';
+/**
+ * Written on every 'onnxruntime' Q/DQ model. ORT's QDQPropagationTransformer moves a QuantizeLinear backward over a
+ * float MaxPool (and Reshape/Transpose), so that MaxPool runs on uint8 in NCHW layout, ORT's slowest pooling kernel
+ * (measured on the Fashion-MNIST cnn: 1.35 ms vs 0.11 ms for the float NCHWc MaxPool at batch 64, which made the
+ * whole int8 model slower than FP32). This placement already puts Q/DQ around every op meant to run on int8, so the
+ * propagation has nothing to add.
+ */
+export const ORT_DISABLED_OPTIMIZERS = ['QDQPropagationTransformer'] as const;
 
 export interface QdqOptions {
   /** Who runs the model: decides how weights and biases are stored (see the module comment). Default 'onnxruntime'. */
   target?: QdqTarget;
   /** Op types or node names kept float. */
   exclude?: readonly string[];
+  /** Nodes kept float with the reason the report gives (e.g. the measured placement's timings). */
+  keepFloat?: readonly { node: string; reason: string }[];
   /**
    * Quantize weights to 7 bits ([-63, 63]). ONNX Runtime's x86 int8 kernels on AVX2/AVX-512 CPUs without VNNI
    * multiply u8 x s8 pairs into int16 and saturate with full-range weights (a silent accuracy loss); 7-bit weights
@@ -71,6 +95,8 @@ export interface QdqReport {
   float: (QdqReportEntry & { reason: string })[];
   /** Activation tensors that got a QuantizeLinear/DequantizeLinear pair. */
   activations: string[];
+  /** Layout rewrites made for the target (planQdqForTarget; lib/onnx/layout.ts). */
+  layout?: LayoutRewrite[];
 }
 
 export interface QdqPlan {
@@ -80,6 +106,11 @@ export interface QdqPlan {
   scaleSource: Map<string, string>;
   /** Tensors whose statistics calibration must collect (the scale sources). */
   calibrate: string[];
+  /**
+   * Scale sources whose values are never negative (Relu outputs, and pooling, reshaping, Concat or Add of such
+   * tensors). For ONNX Runtime they are stored as uint8 with zero point 0 over [0, amax] (see the module comment).
+   */
+  nonNegative: Set<string>;
   report: QdqReport;
 }
 
@@ -119,6 +150,8 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
   const opset = opsetVersion(model) ?? 0;
   if (opset < 13) throw new TrtnError('ERR_UNSUPPORTED', `per-channel Q/DQ needs ai.onnx opset >= 13; the model imports opset ${opset}`);
   const exclude = new Set(options.exclude ?? []);
+  const keepFloat = new Map((options.keepFloat ?? []).map((e) => [e.node, e.reason]));
+  const target = options.target ?? 'onnxruntime';
   const nodes = topologicalSort(graph);
   const indexOf = new Map(graph.nodes.map((n, i) => [n, i]));
   const consumers = consumerMap(graph);
@@ -141,6 +174,11 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
   for (const node of nodes) {
     const name = label(node, indexOf.get(node)!);
     const fl = (reason: string) => report.float.push({ node: name, opType: node.opType, reason });
+    const kept = keepFloat.get(node.name);
+    if (kept !== undefined) {
+      fl(kept);
+      continue;
+    }
     if (exclude.has(node.opType) || exclude.has(node.name)) {
       fl('excluded by the caller');
       continue;
@@ -201,9 +239,16 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
       if (SAME_SCALE_OPS.has(op)) mark(out, scaleSource.get(node.inputs[0]!)!);
       else mark(out);
       if (op === 'Relu') {
-        // The producer's output takes the Relu's scale when the Relu is its only reader (see the module comment).
+        // When the Relu is the only reader of its input (see the module comment): for TensorRT the producer's output
+        // takes the Relu's scale; for ONNX Runtime the producer's output gets no Q/DQ at all (producer -> Relu -> Q,
+        // which ORT folds into the producer's integer kernel).
         const x = node.inputs[0]!;
-        if ((consumers.get(x)?.length ?? 0) === 1 && scaleSource.get(x) === x) scaleSource.set(x, out);
+        if ((consumers.get(x)?.length ?? 0) === 1 && scaleSource.get(x) === x) {
+          if (target === 'onnxruntime') {
+            quantizedTensors.delete(x);
+            scaleSource.delete(x);
+          } else scaleSource.set(x, out);
+        }
       }
       report.int8.push({ node: name, opType: op });
       continue;
@@ -221,7 +266,34 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
   for (const n of nodes) for (const o of n.outputs) if (quantizedTensors.has(o)) ordered.push(o);
   report.activations = ordered;
   const calibrate = [...new Set(ordered.map((t) => scaleSource.get(t)!))];
-  return { activations: ordered, scaleSource, calibrate, report };
+  // Non-negative tensors, in graph order: a Relu output, or an op that cannot create negative values from
+  // non-negative inputs. A scale source shared through a same-scale op keeps the property of its source.
+  const nonNegative = new Set<string>();
+  for (const node of nodes) {
+    const out = node.outputs[0] ?? '';
+    if (!quantizedTensors.has(out) || !isDefaultDomain(node)) continue;
+    const op = node.opType;
+    const data = node.inputs.filter((t) => t !== '' && !inits.has(t) && (op !== 'Reshape' || t === node.inputs[0]));
+    if (op === 'Relu' || ((SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op)) && data.length > 0 && data.every((t) => nonNegative.has(t)))) nonNegative.add(out);
+  }
+  const nonNegativeSources = new Set(calibrate.filter((t) => nonNegative.has(t)));
+  return { activations: ordered, scaleSource, calibrate, nonNegative: nonNegativeSources, report };
+}
+
+/**
+ * planQdq, plus the target's layout rewrites: for 'onnxruntime', a Flatten the plan runs on int8 before a Gemm or
+ * MatMul reads NHWC (flattenNhwc in lib/onnx/layout.ts). Returns the model to insert Q/DQ into (rewritten or not)
+ * and its plan; the rewrites are listed in plan.report.layout.
+ */
+export function planQdqForTarget(model: OnnxModel, options: QdqOptions = {}): { model: OnnxModel; plan: QdqPlan } {
+  const plan = planQdq(model, options);
+  if ((options.target ?? 'onnxruntime') !== 'onnxruntime') return { model, plan };
+  const flattens = new Set(plan.report.int8.filter((e) => e.opType === 'Flatten').map((e) => e.node));
+  const { model: rewritten, rewrites } = flattenNhwc(model, flattens);
+  if (rewrites.length === 0) return { model, plan };
+  const again = planQdq(rewritten, options);
+  again.report.layout = rewrites;
+  return { model: rewritten, plan: again };
 }
 
 function roundHalfEven(x: number): number {
@@ -274,27 +346,34 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
   const names = new NameGenerator(graph);
   const newInits: OnnxTensor[] = [];
   const scaleName = new Map<string, string>();
-  let zpName: string | undefined;
-  const zeroPoint = (): string => {
-    if (!zpName) {
-      // Symmetric int8 either way. ONNX Runtime: stored as uint8 with zero point 128 (q - 128 = the int8 value), the
-      // form its x86 kernels run natively; an int8 Q read by several DQs (a residual block input) is not converted
-      // by ORT's s8->u8 pass and leaves every reader in float (measured: ResNet-50 ran slower than FP32).
-      zpName = names.next(target === 'onnxruntime' ? 'qdq_zero_point_uint8' : 'qdq_zero_point_int8');
-      newInits.push(target === 'onnxruntime' ? makeTensor(zpName, new Uint8Array([128]), []) : makeTensor(zpName, new Int8Array([0]), []));
+  const zpNames = new Map<string, string>();
+  // ONNX Runtime: signed tensors as uint8 with zero point 128 (q - 128 = the symmetric int8 value), the form its
+  // x86 kernels run natively (an int8 Q read by several DQs, a residual block input, is not converted by ORT's
+  // s8->u8 pass and leaves every reader in float: measured, ResNet-50 ran slower than FP32); non-negative tensors
+  // as uint8 with zero point 0 over [0, amax] (twice the resolution, and ORT removes a Relu feeding such a Q, so the
+  // Relu is clamped inside QLinearConv/QGemm/QLinearAdd). TensorRT: int8, zero point 0.
+  const zeroPoint = (unsigned: boolean): string => {
+    const key = target !== 'onnxruntime' ? 'int8' : unsigned ? 'uint8_0' : 'uint8_128';
+    let name = zpNames.get(key);
+    if (!name) {
+      name = names.next(`qdq_zero_point_${key}`);
+      zpNames.set(key, name);
+      newInits.push(key === 'int8' ? makeTensor(name, new Int8Array([0]), []) : makeTensor(name, new Uint8Array([key === 'uint8_0' ? 0 : 128]), []));
     }
-    return zpName;
+    return name;
   };
-  const activationScale = (t: string): { name: string; value: number } => {
+  const activationScale = (t: string): { name: string; value: number; zeroPoint: string } => {
     const source = plan.scaleSource.get(t) ?? t;
-    const value = Math.fround(scales.get(source)!);
+    const unsigned = target === 'onnxruntime' && plan.nonNegative.has(source);
+    // Calibrated scales are amax/127; a uint8 zero-point-0 tensor spreads [0, amax] over 255 steps.
+    const value = Math.fround(unsigned ? (scales.get(source)! * 127) / 255 : scales.get(source)!);
     let name = scaleName.get(source);
     if (!name) {
       name = names.next(`${source}_scale`);
       scaleName.set(source, name);
       newInits.push(makeTensor(name, new Float32Array([value]), []));
     }
-    return { name, value };
+    return { name, value, zeroPoint: zeroPoint(unsigned) };
   };
   const quantized = new Set(plan.activations);
   // One QuantizeLinear per tensor, right after its producer; one DequantizeLinear per reading node, right before it:
@@ -302,15 +381,15 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
   // read by a residual Add and a convolution, leaves both in float).
   const qName = new Map<string, string>();
   const qFor = (t: string): OnnxNode => {
-    const { name: s } = activationScale(t);
+    const { name: s, zeroPoint: zp } = activationScale(t);
     const q = names.next(`${t}_quantized`);
     qName.set(t, q);
-    return makeNode('QuantizeLinear', [t, s, zeroPoint()], [q], { name: names.next(`${t}_QuantizeLinear`) });
+    return makeNode('QuantizeLinear', [t, s, zp], [q], { name: names.next(`${t}_QuantizeLinear`) });
   };
   const dqFor = (t: string, reader: OnnxNode, into: OnnxNode[]): string => {
-    const { name: s } = activationScale(t);
+    const { name: s, zeroPoint: zp } = activationScale(t);
     const dq = names.next(`${t}_dequantized`);
-    into.push(makeNode('DequantizeLinear', [qName.get(t)!, s, zeroPoint()], [dq], { name: names.next(`${t}_DequantizeLinear${reader.name ? `_for_${reader.name}` : ''}`) }));
+    into.push(makeNode('DequantizeLinear', [qName.get(t)!, s, zp], [dq], { name: names.next(`${t}_DequantizeLinear${reader.name ? `_for_${reader.name}` : ''}`) }));
     return dq;
   };
   const computeNodes = new Set(plan.report.quantized.map((e) => e.node));
@@ -366,10 +445,7 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
         inputs[2] = bDq;
       }
     }
-    // See the module comment: for ONNX Runtime an int8 Relu is LeakyRelu(alpha=0), which it fuses into QLinearLeakyRelu.
-    if (target === 'onnxruntime' && node.opType === 'Relu' && isDefaultDomain(node) && quantized.has(node.inputs[0]!) && quantized.has(node.outputs[0]!))
-      out.push({ ...node, opType: 'LeakyRelu', inputs, attributes: [{ name: 'alpha', type: AttributeType.FLOAT, f: 0 }] });
-    else out.push({ ...node, inputs });
+    out.push({ ...node, inputs });
     for (const o of node.outputs) if (quantized.has(o)) out.push(qFor(o));
   });
   const used = new Set<string>(graph.outputs.map((v) => v.name));
@@ -377,5 +453,7 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
   const initializers = [...graph.initializers.filter((t) => used.has(t.name)), ...newInits];
   const initNames = new Set(graph.initializers.map((t) => t.name));
   const inputs = graph.inputs.filter((v) => !initNames.has(v.name) || used.has(v.name));
-  return { model: { ...model, graph: { ...graph, nodes: out, initializers, inputs } }, report: plan.report };
+  const metadataProps = (model.metadataProps ?? []).filter((e) => e.key !== ORT_DISABLED_OPTIMIZERS_KEY);
+  if (target === 'onnxruntime') metadataProps.push({ key: ORT_DISABLED_OPTIMIZERS_KEY, value: ORT_DISABLED_OPTIMIZERS.join(';') });
+  return { model: { ...model, metadataProps, graph: { ...graph, nodes: out, initializers, inputs } }, report: plan.report };
 }

@@ -1,7 +1,8 @@
 /**
  * quantizeModel: the end-to-end pipeline the onnxruntime backend and the CLI share.
- * int8: fold BatchNorm -> plan Q/DQ placement -> scales from a calibration cache, or calibrate on `data`
- * (a stratified subset of `calibSize` images when `data` is a Dataset) -> write the cache if asked -> insert Q/DQ.
+ * int8: fold BatchNorm -> simplify ops on 1x1 maps -> plan Q/DQ placement (rules, or measured) -> scales from a
+ * calibration cache, or calibrate on `data` (a stratified subset of `calibSize` images when `data` is a Dataset)
+ * -> write the cache if asked -> insert Q/DQ.
  * fp16: convert weights and activations to float16, float32 at the model boundary.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,9 +15,11 @@ import { isDataset } from '../data/source.js';
 import { calibrate, type CalibrationResult } from '../calib/calibrate.js';
 import { calibratorName, readCalibrationCache, writeCalibrationCache } from '../calib/cache.js';
 import { foldBatchNormDetailed } from '../onnx/fold.js';
+import { simplifyUnitMaps, type Simplification } from '../onnx/simplify.js';
 import { loadModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
-import { insertQdq, planQdq, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
+import { insertQdq, planQdqForTarget, type QdqOptions, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
+import { measurePlacement, type MeasuredPlacementOptions, type PlacementReport } from './placement.js';
 import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
 
 export const DEFAULT_CALIB_SIZE = 512;
@@ -36,6 +39,16 @@ export interface QuantizeOptions {
   target?: QdqTarget;
   /** Op types or node names to keep float (int8) / in FP32 (fp16). */
   exclude?: string[];
+  /**
+   * int8 placement: 'rules' (default, deterministic) places Q/DQ wherever lib/onnx/qdq.ts can; 'measured' (target
+   * 'onnxruntime') then times regions on this machine and keeps float those that run faster in float
+   * (lib/quantize/placement.ts); 'auto' times the rules placement against FP32 first and searches regions only when
+   * it is not at least 1.1x faster in every round. Every region left float is listed in report.qdq.float with the
+   * two measured times.
+   */
+  placement?: 'rules' | 'measured' | 'auto';
+  /** Timing settings of the measured placement (batch default: batchSize, threads default: intraOpThreads). */
+  measure?: MeasuredPlacementOptions;
   keepFp32?: string[];
   seed?: number;
   intraOpThreads?: number;
@@ -50,7 +63,11 @@ export interface QuantizeReport {
   algorithm?: CalibAlgorithm;
   calibImages?: number;
   foldedBatchNorms: string[];
+  /** Exact rewrites of ops on 1x1 maps made before placing Q/DQ (lib/onnx/simplify.ts). */
+  simplified?: Simplification[];
   qdq?: QdqReport;
+  /** The measured placement's timings and decisions (placement 'measured'). */
+  placement?: PlacementReport;
   fp16?: Fp16Report;
   calibration?: CalibrationResult['seconds'];
   /** Human summary, e.g. 'qdq-int8 (entropy, 512 images)'. */
@@ -79,6 +96,11 @@ export function int8OptionsFromBuild(options: BuildOptions, extra: Partial<Quant
     batchSize,
     percentile: calib.percentile,
     cache: calib.cache,
+    // The onnxruntime builder times its placement as TensorRT's builder times tactics ('auto': only when the rules
+    // placement is not clearly faster than FP32); TensorRT places its own kernels.
+    placement: options.int8Placement ?? (extra.target === 'tensorrt' ? 'rules' : 'auto'),
+    // timed at the largest batch the engine is built for
+    measure: { batchSize: options.maxBatch ?? 64 },
     onProgress: options.onProgress,
     signal: options.signal,
     ...extra,
@@ -112,11 +134,29 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     return { model: converted, scales: new Map(), report: { precision: 'fp16', foldedBatchNorms: [], fp16: report, path: 'fp16-converted-onnx' } };
   }
   if (options.precision !== 'int8') throw new TrtnError('ERR_INVALID_ARG', `quantizeModel precision must be 'int8' or 'fp16', got ${JSON.stringify(options.precision)}`);
-  const folded = foldBatchNormDetailed(model);
-  const qdqOptions = { target: options.target, exclude: options.exclude };
-  const plan = planQdq(folded.model, qdqOptions);
+  const bnFolded = foldBatchNormDetailed(model);
+  const unitMaps = simplifyUnitMaps(bnFolded.model);
+  const folded = { ...bnFolded, model: unitMaps.model };
+  const qdqOptions: QdqOptions = { target: options.target, exclude: options.exclude };
   const algorithm = options.algorithm ?? 'entropy';
   const cached = options.cache !== undefined ? readCache(options.cache) : undefined;
+  const placementMode = options.placement ?? 'rules';
+  if (!['rules', 'measured', 'auto'].includes(placementMode)) throw new TrtnError('ERR_INVALID_ARG', `placement must be 'rules', 'measured' or 'auto', got ${JSON.stringify(options.placement)}`);
+  let placement: PlacementReport | undefined;
+  if (placementMode !== 'rules') {
+    const measured = await measurePlacement(folded.model, qdqOptions, {
+      batchSize: options.batchSize,
+      intraOpThreads: options.intraOpThreads,
+      ...(placementMode === 'auto' ? { searchBelowSpeedup: 1.1, budgetSeconds: 60 } : {}),
+      ...options.measure,
+      signal: options.signal,
+      // with scales from a cache, only placements the cache covers
+      feasible: cached ? (p) => (p.calibrate.some((t) => !cached.scales.has(t)) ? 'the calibration cache has no scale for a tensor it needs' : undefined) : undefined,
+    });
+    qdqOptions.keepFloat = measured.keepFloat;
+    placement = measured.report;
+  }
+  const { model: planned, plan } = planQdqForTarget(folded.model, qdqOptions);
   let scales: Map<string, number>;
   let report: QuantizeReport;
   if (cached) {
@@ -127,11 +167,15 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     }
     scales = cached.scales;
     report = { precision: 'int8', scalesFrom: 'cache', foldedBatchNorms: folded.folded, path: `qdq-int8 (scales from calibration cache ${cached.calibrator})` };
+  } else if (plan.calibrate.length === 0) {
+    // Nothing left on int8 (the measured placement kept every region float): no statistics to collect.
+    scales = new Map();
+    report = { precision: 'int8', scalesFrom: 'calibration', algorithm, calibImages: 0, foldedBatchNorms: folded.folded, path: 'qdq-int8 (no tensor to calibrate)' };
   } else {
     if (options.data === undefined) throw new TrtnError('ERR_INVALID_ARG', 'int8 quantization needs data to calibrate on, or a calibration cache');
     const calibSize = options.calibSize ?? DEFAULT_CALIB_SIZE;
     const { source: calibData, limit } = calibrationSource(options.data, calibSize, options.seed);
-    const result = await calibrate(folded.model, plan.calibrate, calibData, {
+    const result = await calibrate(planned, plan.calibrate, calibData, {
       algorithm,
       batchSize: options.batchSize,
       limit,
@@ -158,6 +202,6 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       path: `qdq-int8 (${algorithm}, ${result.images} images)`,
     };
   }
-  const { model: quantized, report: qdq } = insertQdq(folded.model, scales, { ...qdqOptions, plan });
-  return { model: quantized, scales, report: { ...report, qdq } };
+  const { model: quantized, report: qdq } = insertQdq(planned, scales, { ...qdqOptions, plan });
+  return { model: quantized, scales, report: { ...report, ...(unitMaps.simplified.length ? { simplified: unitMaps.simplified } : {}), qdq, ...(placement ? { placement, path: `${report.path} [${placement.mode} placement: ${placement.decisions.filter((d) => d.choice === 'float').length} of ${qdq.quantized.length + placement.decisions.filter((d) => d.choice === 'float').length} regions float]` } : {}) } };
 }

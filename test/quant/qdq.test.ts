@@ -7,7 +7,7 @@ import { attr, getAttribute, makeNode } from '../../lib/onnx/graph.js';
 import { loadModel, serializeModel } from '../../lib/onnx/io.js';
 import { DataType } from '../../lib/onnx/model.js';
 import { tensorToArray } from '../../lib/onnx/tensor.js';
-import { insertQdq, planQdq, quantizeWeightPerChannel, weightAxis } from '../../lib/onnx/qdq.js';
+import { insertQdq, ORT_DISABLED_OPTIMIZERS_KEY, planQdq, quantizeWeightPerChannel, weightAxis } from '../../lib/onnx/qdq.js';
 import { fashionMnist, subset } from '../../lib/data/index.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
 import '../../lib/backends/onnxruntime/index.js'; // calibration's statistics host
@@ -24,33 +24,52 @@ describe('Q/DQ placement on a small residual model built here', () => {
     expect(plan.report.quantized.map((e) => [e.node, e.weightAxis])).toEqual([['conv1', 0], ['conv2', 0], ['fc', 0]]);
     expect(plan.report.int8.map((e) => e.node)).toEqual(['relu1', 'add', 'relu2', 'pool', 'gap', 'flatten']);
     expect(plan.report.float).toEqual([{ node: 'softmax', opType: 'Softmax', reason: 'Softmax has no int8 kernel in this placement' }]);
-    // logits feed Softmax only and are not a graph output: quantized so that the Gemm fuses; probs stay float
-    expect(plan.activations).toEqual(['x', 'c1', 'r1', 'c2', 's', 'r2', 'p', 'g', 'f', 'logits']);
-    // c1 takes relu1's scale, r2/p/f share through Relu/MaxPool/Flatten; residual Add has its own
-    expect(plan.scaleSource.get('c1')).toBe('r1');
+    // logits feed Softmax only and are not a graph output: quantized so that the Gemm fuses; probs stay float.
+    // c1 and s are read by their Relu only: no Q/DQ between producer and Relu (ORT folds producer -> Relu -> Q)
+    expect(plan.activations).toEqual(['x', 'r1', 'c2', 'r2', 'p', 'g', 'f', 'logits']);
+    expect(plan.scaleSource.has('c1')).toBe(false);
+    // p/f share through MaxPool/Flatten; the residual Add's second input c2 has its own
     expect(plan.scaleSource.get('p')).toBe('r2');
     expect(plan.scaleSource.get('f')).toBe('g');
-    expect(plan.scaleSource.get('s')).toBe('r2');
     expect(plan.calibrate.sort()).toEqual(['c2', 'g', 'logits', 'r1', 'r2', 'x'].sort());
+    // Relu outputs and the average of a non-negative tensor cannot be negative; x, c2 and logits can
+    expect([...plan.nonNegative].sort()).toEqual(['g', 'r1', 'r2']);
+    // TensorRT keeps a Q/DQ pair on the producer's output, at the Relu's scale (TensorRT fuses it into the layer)
+    const trt = planQdq(m, { target: 'tensorrt' });
+    expect(trt.activations).toEqual(['x', 'c1', 'r1', 'c2', 's', 'r2', 'p', 'g', 'f', 'logits']);
+    expect(trt.scaleSource.get('c1')).toBe('r1');
+    expect(trt.scaleSource.get('s')).toBe('r2');
+    expect(trt.calibrate.sort()).toEqual(plan.calibrate.sort());
   });
 
   it('inserts one Q per activation and one DQ per reader, int8 weights + int32 bias behind DQ nodes, and runs close to FP32', async () => {
     const scales = new Map(plan.calibrate.map((t) => [t, 4 / 127]));
     const { model: q } = insertQdq(m, scales);
     const nodes = q.graph.nodes;
-    expect(count(nodes, 'QuantizeLinear')).toBe(10);
-    expect(count(nodes, 'DequantizeLinear')).toBe(11 + 3 + 2); // one per reader (r1 feeds conv2 and the Add) + 3 weights + int32 biases of conv1, fc
-    expect(nodes.filter((n) => n.opType === 'QuantizeLinear').every((n) => q.graph.initializers.find((t) => t.name === n.inputs[2])!.dataType === DataType.UINT8)).toBe(true); // ORT form: uint8, zero point 128
+    expect(count(nodes, 'QuantizeLinear')).toBe(8);
+    expect(count(nodes, 'DequantizeLinear')).toBe(9 + 3 + 2); // one per reader (r1 feeds conv2 and the Add) + 3 weights + int32 biases of conv1, fc
+    // ORT form: uint8 everywhere; zero point 128 for signed tensors, 0 for non-negative ones over [0, amax]
+    const init = (name: string) => q.graph.initializers.find((t) => t.name === name)!;
+    const qOf = (t: string) => nodes.find((n) => n.opType === 'QuantizeLinear' && n.inputs[0] === t)!;
+    expect(nodes.filter((n) => n.opType === 'QuantizeLinear').every((n) => init(n.inputs[2]!).dataType === DataType.UINT8)).toBe(true);
+    expect(['x', 'c2', 'logits'].map((t) => Array.from(tensorToArray(init(qOf(t).inputs[2]!)) as Iterable<number>)[0])).toEqual([128, 128, 128]);
+    expect(['r1', 'r2', 'g'].map((t) => Array.from(tensorToArray(init(qOf(t).inputs[2]!)) as Iterable<number>)[0])).toEqual([0, 0, 0]);
+    expect(Array.from(tensorToArray(init(qOf('r1').inputs[1]!)) as Iterable<number>)[0]).toBe(Math.fround((4 / 127) * (127 / 255)));
+    expect(Array.from(tensorToArray(init(qOf('x').inputs[1]!)) as Iterable<number>)[0]).toBe(Math.fround(4 / 127));
+    // the model asks ONNX Runtime not to move Q/DQ across float ops (see ORT_DISABLED_OPTIMIZERS)
+    expect(q.metadataProps).toContainEqual({ key: ORT_DISABLED_OPTIMIZERS_KEY, value: 'QDQPropagationTransformer' });
     const weightDq = nodes.filter((n) => n.opType === 'DequantizeLinear' && n.inputs[0]!.startsWith('w'));
     expect(weightDq.map((n) => getAttribute(n, 'axis')?.i)).toEqual([0, 0, 0]);
     const w1 = q.graph.initializers.find((t) => t.name === weightDq[0]!.inputs[0])!;
     expect(w1.dataType).toBe(DataType.INT8);
     const b1 = q.graph.initializers.find((t) => t.name.startsWith('b1_quantized'))!;
     expect(b1.dataType).toBe(DataType.INT32);
-    // Relu runs as LeakyRelu(alpha=0) for ONNX Runtime's QLinearLeakyRelu
-    expect(count(nodes, 'LeakyRelu')).toBe(2);
-    expect(count(nodes, 'Relu')).toBe(0);
-    const trt = insertQdq(m, scales, { target: 'tensorrt' }).model.graph.nodes;
+    // producer -> Relu -> Q: ONNX Runtime drops the Relu (zero point 0 clamps) and fuses the producer
+    expect(count(nodes, 'Relu')).toBe(2);
+    expect(nodes[nodes.findIndex((n) => n.name === 'relu1') - 1]!.name).toBe('conv1');
+    const trtModel = insertQdq(m, scales, { target: 'tensorrt', plan: planQdq(m, { target: 'tensorrt' }) }).model;
+    const trt = trtModel.graph.nodes;
+    expect(trtModel.metadataProps ?? []).not.toContainEqual(expect.objectContaining({ key: ORT_DISABLED_OPTIMIZERS_KEY }));
     expect(count(trt, 'Relu')).toBe(2);
     expect(count(trt, 'QuantizeLinear')).toBe(10 + 3); // weights stay float behind Q -> DQ
     expect(trt.some((n) => n.inputs[0]!.startsWith('b1'))).toBe(false); // bias stays a float input of conv1
@@ -143,13 +162,29 @@ describe('quantizeModel on the Fashion-MNIST cnn fixture', () => {
     });
 
     const optimized = join(dir, 'opt.onnx');
-    const s8 = await ort.InferenceSession.create(serializeModel(result.model), { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, intraOpNumThreads: 1 });
+    // the session config the model carries (what the onnxruntime backend passes)
+    const disabled = result.model.metadataProps!.find((e) => e.key === ORT_DISABLED_OPTIMIZERS_KEY)!.value;
+    const s8 = await ort.InferenceSession.create(serializeModel(result.model), {
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: optimized,
+      intraOpNumThreads: 1,
+      extra: { 'optimization.disable_specified_optimizers': disabled },
+    });
     const opt = loadModel(optimized).graph.nodes;
     expect(count(opt, 'QLinearConv')).toBe(1);
     expect(count(opt, 'QGemm')).toBe(2);
-    expect(count(opt, 'QLinearLeakyRelu')).toBe(2);
-    expect(count(opt, 'Gemm') + count(opt, 'LeakyRelu') + count(opt, 'DequantizeLinear')).toBe(0); // nothing else in float
+    // Relus are folded into the integer kernels: no Relu/LeakyRelu pass is left
+    expect(count(opt, 'QLinearLeakyRelu') + count(opt, 'Relu') + count(opt, 'LeakyRelu')).toBe(0);
+    expect(count(opt, 'Gemm') + count(opt, 'DequantizeLinear')).toBe(0); // nothing else in float
     expect(opt.filter((n) => n.opType === 'Conv')).toHaveLength(1); // the 1-channel first conv, fused with its Relu
+    // the first MaxPool reads the float conv and stays float (ORT's NCHWc kernel), not a uint8 NCHW MaxPool; the second
+    // runs on uint8 in NHWC after the QLinearConv
+    expect(opt.filter((n) => n.opType === 'MaxPool').map((n) => n.domain)).toEqual(['com.microsoft.nchwc']);
+    expect(count(opt, 'NhwcMaxPool')).toBe(1);
+    // the Flatten reads the NHWC pooled map (lib/onnx/layout.ts): one Transpose into the NHWC chain, none out of it
+    expect(result.report.qdq!.layout?.map((e) => e.node)).toEqual(['/h/h.0/Flatten']);
+    expect(count(opt, 'Transpose')).toBe(1);
+    expect(opt[opt.findIndex((n) => n.opType === 'Flatten') - 1]!.opType).toBe('NhwcMaxPool');
     const s32 = await ort.InferenceSession.create(serializeModel(fp32), { intraOpNumThreads: 1 });
     let agree = 0;
     let correct32 = 0;

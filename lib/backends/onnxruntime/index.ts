@@ -16,6 +16,7 @@ import { parseModel } from '../../onnx/io.js';
 import { feedInputs } from '../../onnx/graph.js';
 import { DataType, type OnnxModel } from '../../onnx/model.js';
 import { serializeModel } from '../../onnx/io.js';
+import { ORT_DISABLED_OPTIMIZERS_KEY } from '../../onnx/qdq.js';
 import { int8OptionsFromBuild, quantizeModel } from '../../quantize/index.js';
 import { OnnxRuntimeEngine } from './engine.js';
 import { resolveOrt, SessionInitError, WorkerSession, type OrtSessionOptions } from './session.js';
@@ -47,9 +48,19 @@ function sessionOptions(session: BuildOptions['session']): OrtSessionOptions {
   return { intraOpThreads, interOpThreads, graphOptimization, host };
 }
 
-async function openSession(bytes: Uint8Array, options: OrtSessionOptions, file: string): Promise<WorkerSession> {
+/**
+ * The session options for one model: the caller's, plus the graph optimizers the model's metadata asks to turn off
+ * (written by insertQdq, see ORT_DISABLED_OPTIMIZERS_KEY). Only optimizer names are taken from a model file.
+ */
+export function modelSessionOptions(model: OnnxModel, options: OrtSessionOptions): OrtSessionOptions {
+  const value = model.metadataProps?.find((e) => e.key === ORT_DISABLED_OPTIMIZERS_KEY)?.value;
+  const names = value?.split(';').filter((n) => /^\w+$/.test(n)) ?? [];
+  return names.length > 0 ? { ...options, disabledOptimizers: [...new Set([...(options.disabledOptimizers ?? []), ...names])] } : options;
+}
+
+async function openSession(bytes: Uint8Array, options: OrtSessionOptions, file: string, model?: OnnxModel): Promise<WorkerSession> {
   try {
-    return await WorkerSession.open(bytes, options);
+    return await WorkerSession.open(bytes, model ? modelSessionOptions(model, options) : options);
   } catch (err) {
     throw new TrtnError('ERR_ONNX_PARSE', `ONNX Runtime rejected ${file}: ${(err as Error).message}`, { file }, { cause: err });
   }
@@ -76,7 +87,7 @@ async function build(source: ModelSource, options: BuildOptions): Promise<Engine
     throw new TrtnError('ERR_ONNX_MODEL', `${file} has no float32 input, so it cannot be run at ${precision} (inputs: ${feedInputs(model.graph).map((v) => v.name).join(', ') || 'none'})`, { file });
   const name = model.graph.name || file;
   if (precision === 'fp32') {
-    const s = await openSession(bytes, session, file);
+    const s = await openSession(bytes, session, file, model);
     return new OnnxRuntimeEngine({ precision: requested, path: `onnx-fp32 (model as is)${tag}`, model, bytes, session: s, name });
   }
   if (precision === 'int8') {
@@ -84,7 +95,7 @@ async function build(source: ModelSource, options: BuildOptions): Promise<Engine
     if (!calib) throw new TrtnError('ERR_INVALID_ARG', "precision 'int8' needs calib: { data } or calib: { cache }");
     const result = await quantizeModel(model, int8OptionsFromBuild(options, { intraOpThreads: session.intraOpThreads }));
     const q = serializeModel(result.model);
-    const s = await openSession(q, session, `the int8 Q/DQ model of ${file}`);
+    const s = await openSession(q, session, `the int8 Q/DQ model of ${file}`, result.model);
     return new OnnxRuntimeEngine({ precision: requested, path: result.report.path + tag, model: result.model, bytes: q, session: s, name });
   }
   // fp16, keeping in float32 whatever ORT's CPU provider cannot run in float16.
@@ -134,7 +145,7 @@ export const onnxruntimeBackend: Backend = {
       throw new TrtnError('ERR_ENGINE_LOAD', `${file} is not an ONNX model: ${(err as Error).message}`, { file }, { cause: err });
     }
     const { precision, path } = precisionOf(model);
-    const s = await openSession(bytes, sessionOptions(options.session), file);
+    const s = await openSession(bytes, sessionOptions(options.session), file, model);
     return new OnnxRuntimeEngine({ precision, path, model, bytes, session: s, name: model.graph.name || file });
   },
   recognises(bytes: Uint8Array): boolean {

@@ -29,6 +29,8 @@ export interface OrtSessionOptions {
   host?: SessionHostKind;
   /** false: ORT's pool threads sleep as soon as a run ends instead of spinning (ORT's default), leaving the cores to other work. */
   spinning?: boolean;
+  /** ONNX Runtime graph optimizers to turn off (session config optimization.disable_specified_optimizers). */
+  disabledOptimizers?: readonly string[];
 }
 
 /** The host a session gets when none is asked for (see the comment at the top of this file). */
@@ -213,7 +215,10 @@ export class WorkerSession {
     const sessionOptions: Record<string, unknown> = { graphOptimizationLevel: options.graphOptimization ?? 'all' };
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.interOpThreads) sessionOptions.interOpNumThreads = options.interOpThreads;
-    if (options.spinning === false) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+    const extra: Record<string, unknown> = {};
+    if (options.spinning === false) extra.session = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } };
+    if (options.disabledOptimizers?.length) extra['optimization.disable_specified_optimizers'] = options.disabledOptimizers.join(';');
+    if (Object.keys(extra).length > 0) sessionOptions.extra = extra;
     const kind = options.host ?? defaultSessionHost();
     const worker = startHost(kind, { ortPath: resolveOrt(), model, sessionOptions });
     const ready = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {

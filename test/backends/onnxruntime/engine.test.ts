@@ -4,7 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onnxruntimeBackend } from '../../../lib/backends/onnxruntime/index.js';
+import { modelSessionOptions, onnxruntimeBackend } from '../../../lib/backends/onnxruntime/index.js';
+import { ORT_DISABLED_OPTIMIZERS_KEY } from '../../../lib/onnx/qdq.js';
 import { buildEngine, loadEngine } from '../../../lib/engine/api.js';
 import type { Engine, Feeds } from '../../../lib/engine/types.js';
 import { fashionMnist } from '../../../lib/data/index.js';
@@ -98,13 +99,24 @@ describe('onnxruntime backend', () => {
     expect(Array.from(out.y!.data as Float32Array)).toEqual([1, 2, 3, 4]);
   });
 
+  it('takes from a model file only the graph optimizers its metadata asks to turn off', () => {
+    const m = model([makeNode('Relu', ['x'], ['y'])], [], { name: 'x', dims: [1, 4] }, [{ name: 'y', dims: [1, 4] }]);
+    expect(modelSessionOptions(m, { intraOpThreads: 2 })).toEqual({ intraOpThreads: 2 });
+    const tagged = { ...m, metadataProps: [{ key: ORT_DISABLED_OPTIMIZERS_KEY, value: 'QDQPropagationTransformer;not a name;NchwcTransformer' }] };
+    expect(modelSessionOptions(tagged, { intraOpThreads: 2, disabledOptimizers: ['NchwcTransformer'] })).toEqual({
+      intraOpThreads: 2,
+      disabledOptimizers: ['NchwcTransformer', 'QDQPropagationTransformer'],
+    });
+  });
+
   it('int8 from calibration data, then from the cache it wrote; fp16; best without calib is fp32', async () => {
     const train = await fashionMnist({ split: 'train' });
     const dir = mkdtempSync(join(tmpdir(), 'ortb-'));
     const cache = join(dir, 'cnn.cache');
-    await using e8 = await buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', calib: { data: train, batchSize: 64, maxBatches: 2, algorithm: 'minmax', cache } });
+    // int8Placement 'rules': no timing, so both builds place Q/DQ alike
+    await using e8 = await buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', int8Placement: 'rules', calib: { data: train, batchSize: 64, maxBatches: 2, algorithm: 'minmax', cache } });
     expect(e8.path).toBe('qdq-int8 (minmax, 128 images)');
-    await using fromCache = await buildEngine(CNN, { precision: 'best', backend: 'onnxruntime', calib: { cache } });
+    await using fromCache = await buildEngine(CNN, { precision: 'best', backend: 'onnxruntime', int8Placement: 'rules', calib: { cache } });
     expect(fromCache.precision).toBe('best');
     expect(fromCache.path).toMatch(/^qdq-int8 \(scales from calibration cache MinMaxCalibration\)/);
     const a = (await e8.infer(feeds)).logits!.data as Float32Array;
@@ -125,6 +137,14 @@ describe('onnxruntime backend', () => {
     for (let i = 0; i < h.length; i++) expect(Math.abs(h[i]! - ref[i]!)).toBeLessThan(0.05);
     await using best = await buildEngine(CNN, { precision: 'best', backend: 'onnxruntime' });
     expect(best.path).toBe('onnx-fp32 (model as is)');
+  });
+
+  it("int8Placement 'auto' (the default) times the placement during the build and says so in the path (no timing asserted)", async () => {
+    const train = await fashionMnist({ split: 'train' });
+    await using e = await buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', calib: { data: train, batchSize: 16, maxBatches: 2, algorithm: 'minmax' }, session: { intraOpThreads: 1 } });
+    expect(e.path).toMatch(/^qdq-int8 \((minmax, 32 images|no tensor to calibrate)\) \[auto placement: [0-3] of 3 regions float\]$/);
+    expect((await e.infer(feeds)).logits!.dims).toEqual([64, 10]);
+    await expect(buildEngine(CNN, { precision: 'int8', backend: 'onnxruntime', int8Placement: 'fastest' as never, calib: { data: train } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
   });
 
   it('a disposed engine is ERR_DISPOSED; dispose waits for the call in flight', async () => {

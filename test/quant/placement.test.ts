@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../../lib/onnx/io.js';
+import type { OnnxModel } from '../../lib/onnx/model.js';
+import { synthetic } from '../../lib/data/index.js';
+import { quantizeModel } from '../../lib/quantize/index.js';
+import { measurePlacement, type PlacementTimer } from '../../lib/quantize/placement.js';
+import { residualModel } from './helpers.js';
+
+/**
+ * A timer from a cost table instead of a clock: a compute node costs `int8` when its data input comes from a
+ * DequantizeLinear, else `float`; every QuantizeLinear of an activation costs `q`. `noise(call)` perturbs a figure.
+ */
+function costTimer(costs: Record<string, { int8: number; float: number }>, q = 0.1, noise: (call: number) => number = () => 0): { timer: PlacementTimer; opened: OnnxModel[] } {
+  const opened: OnnxModel[] = [];
+  let calls = 0;
+  const timer: PlacementTimer = async (candidate) => {
+    opened.push(candidate);
+    const producer = new Map(candidate.graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+    let ms = 0;
+    for (const n of candidate.graph.nodes) {
+      const c = costs[n.name];
+      if (c) ms += producer.get(n.inputs[0]!)?.opType === 'DequantizeLinear' ? c.int8 : c.float;
+      if (n.opType === 'QuantizeLinear' && producer.has(n.inputs[0]!)) ms += q;
+    }
+    return { time: async () => ms + noise(calls++), release: async () => {} };
+  };
+  return { timer, opened };
+}
+
+const quantizeOps = (m: OnnxModel) => m.graph.nodes.filter((n) => n.opType === 'QuantizeLinear').length;
+
+describe('measured placement (lib/quantize/placement.ts)', () => {
+  const m = residualModel();
+
+  it('keeps float the region that times faster in float and int8 the others, each decision with its two times', async () => {
+    const { timer } = costTimer({ conv1: { int8: 5, float: 2 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 1.2 } });
+    const { keepFloat, report } = await measurePlacement(m, {}, { timer, rounds: 2, patience: 10 });
+    expect(keepFloat.map((k) => k.node)).toEqual(['conv1']);
+    expect(keepFloat[0]!.reason).toMatch(/^measured faster in float: \d+\.\d\d ms vs \d+\.\d\d ms with it on int8 \(whole model, batch 64, default threads\)$/);
+    expect(report.decisions.map((d) => [d.node, d.choice])).toEqual(expect.arrayContaining([['conv1', 'float'], ['conv2', 'int8'], ['fc', 'int8']]));
+    const d1 = report.decisions.find((d) => d.node === 'conv1')!;
+    expect(d1.floatMs).toBeLessThan(d1.int8Ms);
+    expect(report.chosenMs).toBeLessThan(report.rulesMs);
+    expect(report.unmeasured).toEqual([]);
+    expect(report.summary).toMatch(/1 of 3 regions kept float/);
+  });
+
+  it('drops every Q/DQ when int8 is slower everywhere (the model cannot gain on this CPU)', async () => {
+    const { timer, opened } = costTimer({ conv1: { int8: 3, float: 1 }, conv2: { int8: 3, float: 1 }, fc: { int8: 3, float: 1 } }, 0.5);
+    const { keepFloat, report } = await measurePlacement(m, {}, { timer, rounds: 1, patience: 1 });
+    expect(keepFloat.map((k) => k.node).sort()).toEqual(['conv1', 'conv2', 'fc']);
+    expect(report.chosenMs).toBeCloseTo(3, 5);
+    expect(opened.filter((o) => quantizeOps(o) === 0)).toHaveLength(2); // the FP32 model and the all-float placement
+  });
+
+  it('keeps no Q/DQ when int8 only ties with float: the result can never be slower than FP32', async () => {
+    const { timer } = costTimer({ conv1: { int8: 1, float: 1 }, conv2: { int8: 1, float: 1 }, fc: { int8: 0.99, float: 1 } }, 0);
+    const { keepFloat, report } = await measurePlacement(m, {}, { timer, rounds: 2, patience: 10 });
+    expect(keepFloat.map((k) => k.node).sort()).toEqual(['conv1', 'conv2', 'fc']);
+    expect(keepFloat[0]!.reason).toMatch(/^int8 not measured faster than float for the whole model in every round: 2\.99 ms with int8 regions vs 3\.00 ms all float/);
+    expect(report.summary).toMatch(/3 of 3 regions kept float/);
+  });
+
+  it('does not take a region float on a figure that wins only some rounds', async () => {
+    // conv1 float is 10% faster in even calls only: a noisy machine
+    const { timer } = costTimer({ conv1: { int8: 2, float: 2 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 4 } }, 0.1, (call) => (call % 4 === 1 ? -1 : 0));
+    const { keepFloat, report } = await measurePlacement(m, {}, { timer, rounds: 3, patience: 10 });
+    expect(keepFloat).toEqual([]);
+    expect(report.decisions.every((d) => d.choice === 'int8')).toBe(true);
+  });
+
+  it('stops after `patience` regions in a row that win on int8, and lists those not timed', async () => {
+    const { timer } = costTimer({ conv1: { int8: 1, float: 4 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 4 } });
+    const { report } = await measurePlacement(m, {}, { timer, rounds: 1, patience: 1 });
+    expect(report.decisions).toHaveLength(1);
+    expect(report.unmeasured).toHaveLength(2);
+    expect(report.unmeasured[0]!.reason).toMatch(/not timed \(1 smaller regions in a row were faster on int8\); kept int8/);
+  });
+
+  it("'auto' searches only when the rules placement is not clearly faster than FP32", async () => {
+    const fast = costTimer({ conv1: { int8: 1, float: 4 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 4 } });
+    const kept = await measurePlacement(m, {}, { timer: fast.timer, rounds: 2, searchBelowSpeedup: 1.1 });
+    expect(kept.report.mode).toBe('auto');
+    expect(kept.report.decisions).toEqual([]);
+    expect(kept.report.unmeasured.map((u) => u.reason)).toEqual(Array(3).fill('not timed (the rules placement ran at least 1.1x faster than FP32 in every round); kept int8'));
+    expect(kept.report.summary).toMatch(/^rules placement kept/);
+    expect(fast.opened).toHaveLength(2); // FP32 and the rules placement only
+    const even = costTimer({ conv1: { int8: 5, float: 2 }, conv2: { int8: 1, float: 2.5 }, fc: { int8: 1, float: 1.2 } });
+    const searched = await measurePlacement(m, {}, { timer: even.timer, rounds: 2, patience: 10, searchBelowSpeedup: 1.1 });
+    expect(searched.keepFloat.map((k) => k.node)).toEqual(['conv1']);
+  });
+
+  it('quantizeModel with placement measured lists the measured float regions in the report and calibrates what they need', async () => {
+    const { timer } = costTimer({ conv1: { int8: 5, float: 2 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 1.2 } });
+    const data = synthetic({ shape: [4, 8, 8], count: 16, seed: 3 });
+    const q = await quantizeModel(m, { precision: 'int8', data, algorithm: 'minmax', batchSize: 8, placement: 'measured', measure: { timer, rounds: 2, patience: 10 } });
+    expect(q.report.placement!.decisions.find((d) => d.node === 'conv1')!.choice).toBe('float');
+    expect(q.report.qdq!.float).toContainEqual({ node: 'conv1', opType: 'Conv', reason: expect.stringMatching(/^measured faster in float/) });
+    expect(q.report.qdq!.quantized.map((e) => e.node)).toEqual(['conv2', 'fc']);
+    expect(q.report.path).toMatch(/\[measured placement: 1 of 3 regions float\]$/);
+    // conv2 now reads relu1's output quantized on its own scale (calibrated, not a placeholder)
+    expect([...q.scales.keys()].sort()).toEqual(['c2', 'g', 'logits', 'r1', 'r2']);
+    // every region float: nothing to calibrate, no Q/DQ left
+    const slow = costTimer({ conv1: { int8: 3, float: 1 }, conv2: { int8: 3, float: 1 }, fc: { int8: 3, float: 1 } });
+    const none = await quantizeModel(m, { precision: 'int8', data, placement: 'measured', measure: { timer: slow.timer, rounds: 1 } });
+    expect(none.scales.size).toBe(0);
+    expect(quantizeOps(none.model)).toBe(0);
+    expect(none.report.qdq!.quantized).toEqual([]);
+    expect(none.report.path).toBe('qdq-int8 (no tensor to calibrate) [measured placement: 3 of 3 regions float]');
+    await expect(quantizeModel(m, { precision: 'int8', data, placement: 'measured', target: 'tensorrt' })).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
+    await expect(quantizeModel(m, { precision: 'int8', data, placement: 'fastest' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
+  });
+
+  it('times real ONNX Runtime sessions on the cnn fixture and reports every region (no timing asserted)', async () => {
+    const cnn = loadModel('test/fixtures/models/fmnist_cnn.onnx');
+    const { keepFloat, report } = await measurePlacement(cnn, {}, { rounds: 1, iterations: 2, batchSize: 8, intraOpThreads: 1 });
+    expect(report.decisions.length + report.unmeasured.length).toBe(3); // conv2 and the two Gemms
+    for (const d of report.decisions) expect(d.int8Ms > 0 && d.floatMs > 0).toBe(true);
+    expect(report.fp32Ms).toBeGreaterThan(0);
+    for (const k of keepFloat) expect(report.decisions.find((d) => d.node === k.node)?.choice).toBe('float');
+  });
+});
