@@ -7,6 +7,7 @@ import { simplifyUnitMaps } from '../../lib/onnx/simplify.js';
 import { tensorToFloat32 } from '../../lib/onnx/tensor.js';
 import { synthetic } from '../../lib/data/index.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
+import '../../lib/backends/onnxruntime/index.js'; // registers the statistics host calibration runs in
 import { model, randomFeeds, seeded, weight } from '../quant/helpers.js';
 
 /** x[N,4,hw,hw] -> Conv(4->6, 3x3, pads) -> Relu -> GlobalAveragePool -> Flatten -> Gemm -> y. */

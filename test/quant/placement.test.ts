@@ -3,6 +3,7 @@ import { loadModel } from '../../lib/onnx/io.js';
 import type { OnnxModel } from '../../lib/onnx/model.js';
 import { synthetic } from '../../lib/data/index.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
+import '../../lib/backends/onnxruntime/index.js'; // registers the statistics host calibration runs in
 import { measurePlacement, type PlacementTimer } from '../../lib/quantize/placement.js';
 import { residualModel } from './helpers.js';
 
