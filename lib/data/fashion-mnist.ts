@@ -67,7 +67,11 @@ export async function fashionMnist(options: FashionMnistOptions = {}): Promise<I
   const [imagesFile, labelsFile] = await Promise.all(
     [`${prefix}-images-idx3-ubyte`, `${prefix}-labels-idx1-ubyte`].map((base) => firstExisting([join(dir, `${base}.gz`), join(dir, base)])),
   );
-  const [imageBytes, labelBytes] = await Promise.all([readMaybeGzip(imagesFile!), readMaybeGzip(labelsFile!)]);
+  // Both read at once; when both fail, the images file's error is the one reported (not whichever failed first).
+  const [imageRead, labelRead] = await Promise.allSettled([readMaybeGzip(imagesFile!), readMaybeGzip(labelsFile!)]);
+  if (imageRead.status === 'rejected') throw imageRead.reason;
+  if (labelRead.status === 'rejected') throw labelRead.reason;
+  const [imageBytes, labelBytes] = [imageRead.value, labelRead.value];
   const images = parseIdx(imageBytes, imagesFile!);
   const labels = parseIdx(labelBytes, labelsFile!);
   if (images.dims.length !== 3) throw formatError(imagesFile!, 3, `expected 3 dims [N, H, W], found [${images.dims.join(', ')}]`);
