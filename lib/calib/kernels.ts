@@ -11,7 +11,7 @@ export interface CalibKernels {
    * threads; -1, or the index of the first NaN/Inf (then nothing is changed).
    */
   histogramAdd(values: Float32Array, bins: Float64Array, state: Float64Array, threads?: number): number;
-  /** Bins kept by the entropy search over `hist` (bin 0 already counted as bin 1); -1 where the reference must run. */
+  /** Bins kept by the entropy search over `hist` (already through entropyHistogram); -1 where the reference must run. */
   entropyKept(hist: Float64Array, levels: number): number;
   /** The .node file, for a worker thread to load the same kernels. */
   file: string;

@@ -51,7 +51,7 @@ void GroupSeries(const std::vector<double>& counts, const std::vector<double>& n
   }
 }
 
-// Bins kept by the search over `hist` (bin 0 already counted as bin 1), or -1 where the series do not apply.
+// Bins kept by the search over `hist` (as lib/calib entropyHistogram left it), or -1 where the series do not apply.
 int64_t EntropyKept(const double* hist, size_t n, size_t levels) {
   size_t lastNonZero = n - 1;
   while (lastNonZero > 0 && hist[lastNonZero] == 0) --lastNonZero;
