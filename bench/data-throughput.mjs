@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { createRandom, fashionMnist, imageFolder, transforms } from '../dist/data/index.js';
 import { defaultConcurrency } from '../dist/data/image-folder.js';
 import { axisFilter } from '../dist/data/jpeg-shrink.js';
+import { summarize } from '../dist/engine/stats.js';
 import { nativeJpegDecoder, nativeJpegVersion } from '../dist/native/jpeg.js';
 
 const args = process.argv.slice(2);
@@ -19,10 +20,7 @@ const IMAGES = arg('images', 400);
 const EPOCHS = arg('epochs', 5);
 const here = dirname(fileURLToPath(import.meta.url));
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const median = (xs) => summarize(xs).median; // the project's one definition (lib/engine/stats.ts)
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];

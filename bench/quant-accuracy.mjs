@@ -10,7 +10,7 @@
 // as the calibration session runs it (no spinning); the faster of the two is the "plain" of the ratios. With
 // --repeat N each figure is the median of N, plain passes and calibrations alternating. --overhead-only skips the
 // accuracy evaluation and writes bench/results/calib-overhead.json.
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import '../dist/backends/onnxruntime/index.js';
 import { buildEngine, loadEngine } from '../dist/engine/api.js';
@@ -18,8 +18,8 @@ import { fashionMnist, subset } from '../dist/data/index.js';
 import { loadModel, serializeModel } from '../dist/onnx/index.js';
 import { quantizeModel } from '../dist/quantize/index.js';
 import { evaluateTop1 } from '../dist/quantize/evaluate.js';
+import { summarize } from '../dist/engine/stats.js';
 import { WorkerSession } from '../dist/backends/onnxruntime/session.js';
-import { readFileSync } from 'node:fs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,7 +33,7 @@ const threads = Number(arg('threads', 2));
 const seed = Number(arg('seed', 0));
 const overheadOnly = process.argv.includes('--overhead-only');
 const repeat = Number(arg('repeat', 1));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => summarize(xs).median; // the project's one definition (lib/engine/stats.ts)
 const session = { intraOpThreads: threads, interOpThreads: 1 };
 const ORT_STATIC = { cnn: [90.75, 90.66], vgg16: [93.5, 93.46], mobilenet_v1: [93.72, 93.7] };
 
