@@ -1,0 +1,376 @@
+// The simulator's self-test: deliberately wrong sequences against TheApi(), each of which must be caught, plus
+// correct sequences that must produce the documented results and no violation (so the checks can fail both ways).
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <sstream>
+
+#include "internal.h"
+
+namespace trtn {
+namespace trt {
+namespace sim {
+namespace {
+
+// ---- a tiny ONNX writer (protobuf wire format) ----
+void Varint(std::string& s, uint64_t v) {
+  do {
+    uint8_t b = v & 0x7f;
+    v >>= 7;
+    s += static_cast<char>(b | (v ? 0x80 : 0));
+  } while (v);
+}
+std::string Field(uint32_t field, const std::string& payload) {
+  std::string s;
+  Varint(s, (uint64_t(field) << 3) | 2);
+  Varint(s, payload.size());
+  return s + payload;
+}
+std::string FieldInt(uint32_t field, uint64_t v) {
+  std::string s;
+  Varint(s, uint64_t(field) << 3);
+  Varint(s, v);
+  return s;
+}
+std::string ValueInfo(const std::string& name, const Dims& dims, int elemType) {
+  std::string shape;
+  for (int64_t d : dims) shape += Field(1, d < 0 ? Field(2, "N") : FieldInt(1, static_cast<uint64_t>(d)));
+  return Field(1, name) + Field(2, Field(1, FieldInt(1, static_cast<uint64_t>(elemType)) + Field(2, shape)));
+}
+
+}  // namespace
+
+Bytes TinyOnnx(const std::string& input, const Dims& inDims, int inType, const std::string& output, const Dims& outDims) {
+  std::string graph = Field(1, Field(3, "fc") + Field(4, "Gemm")) + Field(5, Field(8, "W")) +
+                      Field(11, ValueInfo(input, inDims, inType)) + Field(11, ValueInfo("W", {4, 3}, 1)) +
+                      Field(12, ValueInfo(output, outDims, 1));
+  std::string model = FieldInt(1, 8) + Field(7, graph);
+  return Bytes(model.begin(), model.end());
+}
+
+namespace {
+
+struct Case {
+  std::string name;
+  std::function<std::string(std::string*)> run;  // returns '' when passed, else why it failed; *detail = what it saw
+};
+
+void Use(const std::string& version) {
+  Options o;
+  o.version = version;
+  std::string e;
+  Configure(o, &e);
+}
+
+bool Has(size_t from, const std::string& idPart, std::string* detail) {
+  for (const auto& v : ViolationsSince(from))
+    if (v.id.find(idPart) != std::string::npos) return *detail = v.id + ": " + v.message, true;
+  return false;
+}
+
+// A built plan of the tiny model: input 'x' inDims (float), output 'y'.
+Bytes BuildTiny(const Dims& inDims, const Dims& outDims, const Dims& pmin, const Dims& pmax, std::string* why) {
+  auto builder = TheApi().CreateBuilder();
+  auto network = builder->CreateNetwork(false);
+  auto parser = builder->CreateParser(*network);
+  Bytes onnx = TinyOnnx("x", inDims, 1, "y", outDims);
+  if (!parser->Parse(onnx.data(), onnx.size())) return *why = "parse failed", Bytes();
+  auto config = builder->CreateConfig();
+  if (Volume(inDims) < 0) {
+    OptimizationProfile* p = builder->CreateOptimizationProfile();
+    p->SetDimensions("x", ProfileSelector::kMIN, pmin);
+    p->SetDimensions("x", ProfileSelector::kOPT, pmax);
+    p->SetDimensions("x", ProfileSelector::kMAX, pmax);
+    config->AddOptimizationProfile(p);
+  }
+  Bytes plan;
+  if (!builder->BuildSerializedNetwork(*network, *config, &plan)) *why = "build failed";
+  return plan;
+}
+
+// Reference output of the documented formula, element by element.
+std::vector<float> Reference(const std::vector<float>& x, int64_t rows, int64_t rowSize, int64_t K, int j) {
+  std::vector<float> out;
+  for (int64_t b = 0; b < rows; ++b)
+    for (int64_t k = 0; k < K; ++k) {
+      double v = j;
+      for (int64_t e = 0; e < rowSize; ++e) v += double(x[b * rowSize + e]) * (((e * 7 + k * 13) % 17) - 8) / 16.0;
+      out.push_back(static_cast<float>(v));
+    }
+  return out;
+}
+
+struct Running {  // runtime, engine, one context with device buffers for x [2,4] and y [2,3]
+  std::unique_ptr<Runtime> runtime;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<ExecutionContext> context;
+  void *x = nullptr, *y = nullptr;
+  Stream stream = nullptr;
+  bool Start(std::string* why) {
+    Bytes plan = BuildTiny({-1, 4}, {-1, 3}, {1, 4}, {8, 4}, why);
+    if (plan.empty()) return false;
+    runtime = TheApi().CreateRuntime();
+    engine = runtime->DeserializeCudaEngine(plan.data(), plan.size());
+    if (!engine) return *why = "deserialize failed", false;
+    context = engine->CreateExecutionContext();
+    Cuda& c = TheApi().cuda();
+    c.StreamCreate(&stream);
+    c.Malloc(&x, 8 * 4 * 4);
+    c.Malloc(&y, 8 * 3 * 4);
+    return context && context->SetInputShape("x", {2, 4});
+  }
+  void Stop() {
+    Cuda& c = TheApi().cuda();
+    if (stream) c.StreamSynchronize(stream), c.StreamDestroy(stream);
+    c.Free(x), c.Free(y);
+    context.reset(), engine.reset(), runtime.reset();
+  }
+};
+
+std::vector<Case> Cases() {
+  std::vector<Case> cases;
+  cases.push_back({"8.6: a second context gets profile -1 and its enqueueV3 fails", [](std::string* d) {
+    Use("8.6");
+    size_t from = ViolationCount();
+    std::string why;
+    Bytes plan = BuildTiny({2, 4}, {2, 3}, {}, {}, &why);
+    if (plan.empty()) return why;
+    auto runtime = TheApi().CreateRuntime();
+    auto engine = runtime->DeserializeCudaEngine(plan.data(), plan.size());
+    if (!engine) return std::string("deserialize failed");
+    auto first = engine->CreateExecutionContext();
+    auto second = engine->CreateExecutionContext();
+    if (first->GetOptimizationProfile() != 0 || second->GetOptimizationProfile() != -1)
+      return std::string("expected profiles 0 and -1");
+    if (second->SetOptimizationProfileAsync(0, nullptr)) return std::string("sharing profile 0 was allowed without 0806");
+    void *x, *y;
+    TheApi().cuda().Malloc(&x, 32), TheApi().cuda().Malloc(&y, 24);
+    second->SetTensorAddress("x", x), second->SetTensorAddress("y", y);
+    bool ok = second->EnqueueV3(nullptr);
+    TheApi().cuda().Free(x), TheApi().cuda().Free(y);
+    if (ok) return std::string("enqueueV3 succeeded");
+    return Has(from, "enqueueV3/profile-unset", d) ? "" : std::string("no violation recorded");
+  }});
+  cases.push_back({"enqueueV3 without tensor addresses", [](std::string* d) {
+    Use("10.16");
+    size_t from = ViolationCount();
+    Running r;
+    std::string why;
+    if (!r.Start(&why)) return r.Stop(), why;
+    bool ok = r.context->EnqueueV3(r.stream);
+    r.Stop();
+    if (ok) return std::string("enqueueV3 succeeded");
+    return Has(from, "enqueueV3/tensor-address-unset", d) ? "" : std::string("no violation recorded");
+  }});
+  cases.push_back({"cudaFree of a tensor before stream synchronization", [](std::string* d) {
+    Use("10.16");
+    size_t from = ViolationCount();
+    Running r;
+    std::string why;
+    if (!r.Start(&why)) return r.Stop(), why;
+    r.context->SetTensorAddress("x", r.x), r.context->SetTensorAddress("y", r.y);
+    if (!r.context->EnqueueV3(r.stream)) return r.Stop(), std::string("enqueueV3 failed");
+    TheApi().cuda().Free(r.x);  // the queued kernel still reads it
+    r.x = nullptr;
+    r.Stop();
+    return Has(from, "enqueueV3/memory-released-before-sync", d) ? "" : std::string("no violation recorded");
+  }});
+  cases.push_back({"a correct sequence gives the documented outputs, no violation; reusing the host buffer early gives "
+                   "another answer", [](std::string* d) {
+    Use("10.16");
+    size_t from = ViolationCount();
+    Running r;
+    std::string why;
+    if (!r.Start(&why)) return r.Stop(), why;
+    Cuda& c = TheApi().cuda();
+    void* host;
+    c.MallocHost(&host, 8 * 4);
+    std::vector<float> x = {1, -2, 3.5f, 4, 0.25f, 6, -7, 8}, first(6), second(6);
+    std::memcpy(host, x.data(), 32);
+    r.context->SetTensorAddress("x", r.x), r.context->SetTensorAddress("y", r.y);
+    c.MemcpyAsync(r.x, host, 32, Cuda::Copy::kHostToDevice, r.stream);
+    r.context->EnqueueV3(r.stream);
+    c.MemcpyAsync(host, r.y, 24, Cuda::Copy::kDeviceToHost, r.stream);
+    c.StreamSynchronize(r.stream);
+    std::memcpy(first.data(), host, 24);
+    // Wrong: the host buffer is overwritten before the stream has copied it.
+    std::memcpy(host, x.data(), 32);
+    c.MemcpyAsync(r.x, host, 32, Cuda::Copy::kHostToDevice, r.stream);
+    std::memset(host, 0, 32);
+    r.context->EnqueueV3(r.stream);
+    c.MemcpyAsync(host, r.y, 24, Cuda::Copy::kDeviceToHost, r.stream);
+    c.StreamSynchronize(r.stream);
+    std::memcpy(second.data(), host, 24);
+    c.FreeHost(host);
+    r.Stop();
+    std::vector<float> want = Reference(x, 2, 4, 3, 0);
+    std::ostringstream s;
+    for (size_t i = 0; i < 6; ++i) s << first[i] << (i < 5 ? "," : "");
+    *d = "y = [" + s.str() + "]";
+    for (size_t i = 0; i < 6; ++i)
+      if (std::fabs(first[i] - want[i]) > 1e-5f * (1 + std::fabs(want[i]))) return "y[" + std::to_string(i) + "] differs from the formula";
+    if (!ViolationsSince(from).empty()) return "violation: " + ViolationsSince(from)[0].id;
+    return first == second ? std::string("the early reuse went unnoticed (stream work ran at once)") : std::string();
+  }});
+  cases.push_back({"IProgressMonitor destroyed while a config references it", [](std::string* d) {
+    Use("10.16");
+    size_t from = ViolationCount();
+    struct Quiet : ProgressListener {
+      void PhaseStart(const char*, const char*, int32_t) override {}
+      bool StepComplete(const char*, int32_t) override { return true; }
+      void PhaseFinish(const char*) override {}
+    } listener;
+    auto builder = TheApi().CreateBuilder();
+    auto config = builder->CreateConfig();
+    auto monitor = builder->CreateProgressMonitor(&listener);
+    config->SetProgressMonitor(monitor.get());
+    monitor.reset();
+    return Has(from, "IProgressMonitor/lifetime", d) ? "" : std::string("no violation recorded");
+  }});
+  cases.push_back({"ICudaEngine destroyed before its execution context", [](std::string* d) {
+    Use("10.16");
+    size_t from = ViolationCount();
+    Running r;
+    std::string why;
+    if (!r.Start(&why)) return r.Stop(), why;
+    r.engine.reset();
+    r.Stop();
+    return Has(from, "ICudaEngine/destroyed-before-contexts", d) ? "" : std::string("no violation recorded");
+  }});
+  cases.push_back({"IRuntime destroyed before its engine", [](std::string* d) {
+    Use("10.16");
+    size_t from = ViolationCount();
+    std::string why;
+    Bytes plan = BuildTiny({2, 4}, {2, 3}, {}, {}, &why);
+    auto runtime = TheApi().CreateRuntime();
+    auto engine = runtime->DeserializeCudaEngine(plan.data(), plan.size());
+    if (!engine) return std::string("deserialize failed");
+    runtime.reset();
+    engine.reset();
+    return Has(from, "IRuntime/destroyed-before-engines", d) ? "" : std::string("no violation recorded");
+  }});
+  cases.push_back({"a timing cache of another TensorRT version is refused", [](std::string* d) {
+    Use("10.16");
+    auto builder = TheApi().CreateBuilder();
+    auto config = builder->CreateConfig();
+    Bytes other = config->CreateTimingCache(nullptr, 0)->Serialize();
+    Use("10.0");
+    auto builder2 = TheApi().CreateBuilder();
+    auto config2 = builder2->CreateConfig();
+    auto foreign = config2->CreateTimingCache(other.data(), other.size());
+    auto own = config2->CreateTimingCache(nullptr, 0);
+    if (!foreign || !own) return std::string("could not create the caches");
+    if (config2->SetTimingCache(*foreign, false)) return std::string("setTimingCache accepted it");
+    if (own->Combine(*foreign, true)) return std::string("combine accepted it (ignoreMismatch does not cover versions)");
+    if (config2->CreateTimingCache("garbage", 7)) return std::string("a garbage cache was accepted");
+    *d = "setTimingCache false, combine false, garbage refused";
+    return std::string();
+  }});
+  cases.push_back({"calibration getBatch binding smaller than the batch", [](std::string* d) {
+    Use("10.16");
+    size_t from = ViolationCount();
+    struct Small : CalibrationListener {
+      void* buffer = nullptr;
+      int calls = 0;
+      int32_t BatchSize() override { return 2; }
+      bool GetBatch(void* bindings[], const char*[], int32_t) override {
+        if (calls++) return false;
+        bindings[0] = buffer;
+        return true;
+      }
+      const void* ReadCache(size_t& length) override { return length = 0, nullptr; }
+      void WriteCache(const void*, size_t) override {}
+    } listener;
+    TheApi().cuda().Malloc(&listener.buffer, 16);  // [2,4] float32 needs 32
+    auto builder = TheApi().CreateBuilder();
+    auto network = builder->CreateNetwork(false);
+    auto parser = builder->CreateParser(*network);
+    Bytes onnx = TinyOnnx("x", {2, 4}, 1, "y", {2, 3});
+    parser->Parse(onnx.data(), onnx.size());
+    auto config = builder->CreateConfig();
+    config->SetFlag(BuilderFlag::kINT8, true);
+    auto calibrator = builder->CreateCalibrator(CalibrationAlgorithm::kENTROPY_2, &listener);
+    config->SetCalibrator(calibrator.get());
+    Bytes plan;
+    bool ok = builder->BuildSerializedNetwork(*network, *config, &plan);
+    config.reset();
+    TheApi().cuda().Free(listener.buffer);
+    if (ok) return std::string("the build succeeded");
+    return Has(from, "IInt8Calibrator::getBatch/bindings", d) ? "" : std::string("no violation recorded");
+  }});
+  cases.push_back({"a plan of another TensorRT version is refused", [](std::string* d) {
+    Use("10.0");
+    std::string why;
+    Bytes plan = BuildTiny({2, 4}, {2, 3}, {}, {}, &why);
+    Use("10.16");
+    auto runtime = TheApi().CreateRuntime();
+    if (runtime->DeserializeCudaEngine(plan.data(), plan.size())) return std::string("deserialized");
+    const char garbage[] = "ftrtSIM1\nversion";
+    if (runtime->DeserializeCudaEngine(garbage, sizeof garbage - 1)) return std::string("a truncated plan deserialized");
+    *d = "null engine for a 10.0 plan and a truncated plan";
+    return std::string();
+  }});
+  cases.push_back({"11.1: kINT8 does not exist; a sticky CUDA error poisons later calls", [](std::string* d) {
+    Use("11.1");
+    size_t from = ViolationCount();
+    auto builder = TheApi().CreateBuilder();
+    auto config = builder->CreateConfig();
+    if (config->SetFlag(BuilderFlag::kINT8, true)) return std::string("kINT8 accepted on 11.1");
+    if (!Has(from, "setFlag/implicit-precision", d)) return std::string("no violation for kINT8");
+    config.reset(), builder.reset();
+    Use("10.16");
+    Running r;
+    std::string why;
+    if (!r.Start(&why)) return r.Stop(), why;
+    {
+      std::lock_guard<std::mutex> lock(StateMutex());
+      TheFaults().stickyErrorAtEnqueue = 1;
+    }
+    r.context->SetTensorAddress("x", r.x), r.context->SetTensorAddress("y", r.y);
+    r.context->EnqueueV3(r.stream);
+    int sync = TheApi().cuda().StreamSynchronize(r.stream);
+    void* p = nullptr;
+    int later = TheApi().cuda().Malloc(&p, 4);
+    ResetCuda();
+    r.Stop();
+    if (sync != 700 || later != 700) return "expected 700 twice, got " + std::to_string(sync) + ", " + std::to_string(later);
+    *d += "; sync and a later cudaMalloc returned 700";
+    return std::string();
+  }});
+  return cases;
+}
+
+}  // namespace
+
+std::vector<SelfTestResult> SelfTest() {
+  std::vector<SelfTestResult> results;
+  std::thread runner([&] {  // not a JS thread: the checks for blocking calls stay out of the way
+    auto saved = SaveState();
+    SetQuiet(true);
+    Options fast;
+    fast.streamDelayMs = 5;
+    fast.setFaults = true;  // no faults
+    std::string e;
+    Configure(fast, &e);
+    for (auto& c : Cases()) {
+      SelfTestResult r;
+      r.name = c.name;
+      try {
+        std::string why = c.run(&r.detail);
+        r.passed = why.empty();
+        if (!r.passed) r.detail = why + (r.detail.empty() ? "" : " (" + r.detail + ")");
+      } catch (const std::exception& ex) {
+        r.detail = std::string("exception: ") + ex.what();
+      }
+      results.push_back(r);
+    }
+    SetQuiet(false);
+    RestoreState(saved);
+  });
+  runner.join();
+  return results;
+}
+
+}  // namespace sim
+}  // namespace trt
+}  // namespace trtn
