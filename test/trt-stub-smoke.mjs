@@ -36,8 +36,9 @@ const info = addon.trtRuntimeInfo();
 check(info.compiled === build.tensorrt, `trtRuntimeInfo().compiled = ${info.compiled}`);
 check(info.loadedMajor === info.compiledMajor && info.loaded.startsWith(`${info.compiledMajor}.`), `trtRuntimeInfo().loaded = ${info.loaded} (stub getInferLibVersion)`);
 check(info.implicitPrecision === info.compiledMajor < 11, `implicitPrecision = ${info.implicitPrecision} for TensorRT ${info.compiledMajor}`);
-const probe = addon.trtProbe(true);
-check(probe.runtime === false && probe.builder === false, `trtProbe(true): createInferRuntime/createInferBuilder null -> runtime=${probe.runtime} builder=${probe.builder}`);
+check(info.simulator === false, 'trtRuntimeInfo().simulator is false for the real adapter');
+const probe = await addon.trtProbe(true).promise;
+check(probe.runtime === false, `trtProbe(true) (a job, off the JS thread): createInferRuntime null -> runtime=${probe.runtime}`);
 
 const { TrtnError } = await import(join(root, 'dist', 'errors.js'));
 // Through lib/backends so the explicit-precision converters (quantizer, FP16) are registered as in the public API.

@@ -30,6 +30,11 @@ export interface BuildOptions {
   shapes?: Record<string, ShapeRange>;
   /** Largest batch a dynamic batch dimension must accept when `shapes` is not given (default 64). */
   maxBatch?: number;
+  /**
+   * TensorRT: one optimization profile per batch size (min = the previous size + 1, opt = max = the size), so each
+   * size runs kernels chosen for it rather than for the largest; inference picks the tightest profile. Not with `shapes`.
+   */
+  profileBatchSizes?: number[];
   /** Builder workspace (memory pool) limit: bytes or a string such as '1GiB', '512MiB'. */
   workspace?: number | string;
   timingCache?: string;
@@ -138,6 +143,12 @@ export function validateBuildOptions(options: unknown): BuildOptions & { workspa
     }
   }
   if (o.maxBatch !== undefined && !is.posInt(o.maxBatch)) throw invalid('maxBatch', 'a positive integer', o.maxBatch);
+  if (o.profileBatchSizes !== undefined) {
+    if (!(Array.isArray(o.profileBatchSizes) && o.profileBatchSizes.length > 0 && o.profileBatchSizes.every(is.posInt))) {
+      throw invalid('profileBatchSizes', 'a non-empty array of positive integers', o.profileBatchSizes);
+    }
+    if (o.shapes !== undefined) throw invalid('profileBatchSizes', 'absent when shapes is given (shapes sets the one profile)', o.profileBatchSizes);
+  }
   const workspaceBytes = o.workspace === undefined ? undefined : parseBytes(o.workspace);
   if (o.optimizationLevel !== undefined && !(Number.isInteger(o.optimizationLevel) && is.inRange(o.optimizationLevel, 0, 5))) {
     throw invalid('optimizationLevel', 'an integer from 0 to 5', o.optimizationLevel);

@@ -26,8 +26,10 @@ export interface TensorInfo {
   readonly name: string;
   readonly dtype: DType;
   readonly shape: readonly Dim[];
-  /** Per-dimension min/opt/max of the active optimization profile (TensorRT), when known. */
+  /** Per-dimension min/opt/max the engine accepts (TensorRT: over all its optimization profiles), when known. */
   readonly profile?: { min: number[]; opt: number[]; max: number[] };
+  /** Each optimization profile, when the engine has several (TensorRT `profileBatchSizes`). */
+  readonly profiles?: readonly { min: number[]; opt: number[]; max: number[] }[];
 }
 
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'best';
@@ -53,12 +55,15 @@ export interface LatencyStats {
 export interface BenchmarkRow {
   batchSize: number;
   iterations: number;
-  /** Latency per batch in ms, from the backend's primary timer (CUDA events on TensorRT, host clock otherwise). */
+  /** Latency per batch in ms, from the backend's primary timer (TensorRT: H2D + GPU compute + D2H, CUDA events). */
   latencyMs: LatencyStats;
-  /** Images (batch items) per second from the median latency. */
+  /** Images (batch items) per second (TensorRT: queries x batch / host wall time of a back-to-back run). */
   throughput: number;
-  /** GPU time per batch measured with CUDA events, where a GPU ran the batch. */
+  /** GPU compute time per batch measured with CUDA events, where a GPU ran the batch. */
   gpuMs?: LatencyStats;
+  /** Host-to-device and device-to-host copy time per batch (TensorRT with transfers). */
+  h2dMs?: LatencyStats;
+  d2hMs?: LatencyStats;
   /** Host wall-clock time per batch, always reported. */
   wallMs: LatencyStats;
 }
@@ -74,8 +79,12 @@ export interface BenchmarkResult {
 export interface BenchmarkOptions {
   batchSizes: number[];
   warmup?: number;
+  /** Warm-up time before timing (TensorRT: 200 ms, as trtexec). */
+  warmupMs?: number;
   iterations?: number;
-  /** Include host<->device copies in the timed region (TensorRT); ignored on CPU backends. */
+  /** Time at least this long per batch size (TensorRT: 3000 ms, as trtexec), and at least `iterations` queries. */
+  durationMs?: number;
+  /** Include host<->device copies in latency (TensorRT, default true: trtexec's latency); ignored on CPU backends. */
   transfers?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;

@@ -5,10 +5,11 @@ import type { Availability, Backend, ModelSource } from '../../engine/backend.js
 import type { BuildOptions, LoadOptions } from '../../engine/options.js';
 import type { Logger, Severity } from '../../engine/types.js';
 import { tryNativeAddon } from '../../native/addon.js';
-import { awaitNativeJob, batchPuller, throwIfAborted, withLoaderCause, type BatchPuller } from '../../native/bridge.js';
+import { awaitNativeJob, throwIfAborted, withLoaderCause, type BatchPuller } from '../../native/bridge.js';
+import { calibrationFeed, calibrationInputs } from './calibration.js';
 import { convertForExplicitPath } from './explicit.js';
 import { TensorRtEngine, precisionFromLayerInfo } from './engine.js';
-import { hasTensorRt, type NativeBuildOptions, type TrtAddon } from './native.js';
+import { hasTensorRt, type NativeBuildOptions, type TrtAddon, type TrtProbe } from './native.js';
 import { recognisesPlan } from './plan-format.js';
 import { planPrecision, type PrecisionPlan } from './precision.js';
 
@@ -37,6 +38,30 @@ function requireAddon(): TrtAddon {
   return addon;
 }
 
+/** Whether an explicit 'tensorrt' request may use the test simulator (never 'auto', never doctor's TensorRT line). */
+function simulatorAllowed(runtime: { simulator: boolean }): boolean {
+  return !runtime.simulator || process.env.TRTN_ALLOW_TRT_SIMULATOR === '1';
+}
+
+// One probe per process and addon, off the JS thread (it creates a TensorRT runtime: seconds and GPU memory).
+const probes = new WeakMap<TrtAddon, Promise<TrtProbe>>();
+function probeOnce(addon: TrtAddon): Promise<TrtProbe> {
+  let p = probes.get(addon);
+  if (!p) {
+    p = addon.trtProbe().promise;
+    probes.set(addon, p);
+  }
+  return p;
+}
+
+// process.exit() while a job thread is inside libnvinfer would destroy the library's state under it: cancel and wait.
+const exitHeld = new WeakSet<TrtAddon>();
+function holdExitWhileBusy(addon: TrtAddon): void {
+  if (exitHeld.has(addon)) return;
+  exitHeld.add(addon);
+  process.on('exit', () => addon.trtHoldExit(30_000));
+}
+
 export async function tensorRtAvailability(): Promise<Availability> {
   const { addon, reason, fix } = tensorRtAddon();
   if (!addon) return { available: false, reason, fix };
@@ -46,17 +71,20 @@ export async function tensorRtAvailability(): Promise<Availability> {
   } catch (err) {
     return { available: false, reason: `TensorRT libraries failed: ${(err as Error).message}`, fix: REBUILD_FIX };
   }
-  const info: Record<string, unknown> = { compiled: runtime.compiled, loaded: runtime.loaded };
+  const info: Record<string, unknown> = { compiled: runtime.compiled, loaded: runtime.loaded, simulator: runtime.simulator };
+  if (!simulatorAllowed(runtime)) {
+    return { available: false, reason: 'the loaded addon is the test build with the TensorRT simulator, not TensorRT', fix: REBUILD_FIX, info };
+  }
   if (runtime.loadedMajor !== runtime.compiledMajor) {
     return { available: false, reason: `the addon was compiled against TensorRT ${runtime.compiled} but libnvinfer ${runtime.loaded} is loaded`, fix: 'put the matching TensorRT libraries on LD_LIBRARY_PATH, or rebuild against the installed one', info };
   }
-  const probe = addon.trtProbe();
+  const probe = await probeOnce(addon);
   info.cudaDevices = probe.cudaDevices;
   if (probe.cudaDevices === 0) {
     return { available: false, reason: `no CUDA device: ${probe.cudaError ?? 'cudaGetDeviceCount found none'}`, fix: 'run on a machine with an NVIDIA GPU and driver', info };
   }
-  if (!probe.runtime || !probe.builder) {
-    return { available: false, reason: `TensorRT ${runtime.loaded} could not initialise (${!probe.runtime ? 'createInferRuntime' : 'createInferBuilder'} returned null)${probe.messages ? `: ${probe.messages}` : ''}`, fix: REBUILD_FIX, info };
+  if (!probe.runtime) {
+    return { available: false, reason: `TensorRT ${runtime.loaded} could not initialise (createInferRuntime returned null)${probe.messages ? `: ${probe.messages}` : ''}`, fix: REBUILD_FIX, info };
   }
   return { available: true, info };
 }
@@ -86,6 +114,8 @@ export function nativeBuildOptions(model: ModelSource, options: BuildOptions & {
     device: options.device ?? 0,
     maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
     shapes: options.shapes,
+    profileBatchSizes: options.profileBatchSizes,
+    timingCachePath: options.timingCache,
     logger: (severity, message) => logger(severity as Severity, message),
     logLevel: options.logger ? SEVERITY_LEVEL.info : SEVERITY_LEVEL.warning,
     onProgress: options.onProgress,
@@ -103,7 +133,8 @@ export async function buildTensorRtEngine(model: ModelSource, options: BuildOpti
     source = await convertForExplicitPath(plan.convert, model, options, `precision '${options.precision}' on TensorRT ${runtime.loaded} (${plan.path})`);
   }
   const baton = nativeBuildOptions(source, options, plan);
-  if (options.timingCache) baton.timingCache = (await readOptional(options.timingCache)) ?? new Uint8Array(0);
+  const logger = options.logger ?? defaultLogger;
+  holdExitWhileBusy(addon);
 
   let puller: BatchPuller | undefined;
   if (plan.calibrator && calib) {
@@ -112,7 +143,9 @@ export async function buildTensorRtEngine(model: ModelSource, options: BuildOpti
       throw new TrtnError('ERR_CALIB_CACHE', `calibration cache '${String(calib.cache)}' does not exist and no calib.data was given`, { file: String(calib.cache) });
     }
     const batchSize = calib.batchSize ?? 32;
-    if (calib.data) puller = batchPuller(calib.data, { batchSize, maxBatches: calib.maxBatches });
+    // The network's own input names and the exact calibration shape; the loader is re-batched to it and its first
+    // batch checked before the build starts.
+    if (calib.data) puller = (await calibrationFeed({ ...calib, data: calib.data }, calibrationInputs(source, batchSize, options.shapes), logger)).puller;
     baton.calib = { algorithm: plan.calibrator, batchSize, cache, pull: puller?.pull };
   }
 
@@ -122,11 +155,6 @@ export async function buildTensorRtEngine(model: ModelSource, options: BuildOpti
     result = await awaitNativeJob(addon.trtBuild(baton), options.signal, 'engine build');
   } catch (err) {
     throw puller ? withLoaderCause(err, puller) : err;
-  }
-  if (options.timingCache && result.timingCache) {
-    await writeFile(options.timingCache, result.timingCache).catch((err: Error) => {
-      throw new TrtnError('ERR_IO', `cannot write timing cache '${options.timingCache}': ${err.message}`, { file: options.timingCache });
-    });
   }
   if (calib && typeof calib.cache === 'string' && result.calibrationCache) {
     await writeFile(calib.cache, result.calibrationCache).catch((err: Error) => {
@@ -150,6 +178,7 @@ async function loadPlan(addon: TrtAddon, bytes: Uint8Array, options: LoadOptions
 
 export async function loadTensorRtEngine(serialized: ModelSource, options: LoadOptions): Promise<TensorRtEngine> {
   const addon = requireAddon();
+  holdExitWhileBusy(addon);
   let bytes: Uint8Array;
   try {
     bytes = typeof serialized === 'string' ? await readFile(serialized) : serialized;

@@ -18,21 +18,21 @@ const ARRAY_OF: Record<DType, { new (buffer: ArrayBuffer): TypedArray; BYTES_PER
   bool: Uint8Array,
 };
 
+/** The input's range over all profiles (they are contiguous in the batch), and every profile. */
 function toTensorInfo(t: NativeTensorInfo): TensorInfo {
-  return { name: t.name, dtype: t.dtype, shape: t.shape, ...(t.profile ? { profile: t.profile } : {}) };
+  const p = t.profiles;
+  if (!p || p.length === 0) return { name: t.name, dtype: t.dtype, shape: t.shape };
+  const range = { min: p[0]!.min, opt: p[p.length - 1]!.opt, max: p.reduce((m, q) => (q.max[0]! > m[0]! ? q.max : m), p[0]!.max) };
+  return { name: t.name, dtype: t.dtype, shape: t.shape, profile: range, ...(p.length > 1 ? { profiles: p } : {}) };
 }
 
-function bytesOf(data: TypedArray): Uint8Array {
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/** Copy native output bytes into a typed array of the tensor's dtype (fresh, aligned buffer). */
+/** A typed array of the tensor's dtype over the native output's own buffer: the native side filled it, nothing is copied. */
 function toTensor(out: NativeTensorOut): TensorData {
-  const Ctor = ARRAY_OF[out.dtype];
+  const Ctor = ARRAY_OF[out.dtype] as unknown as { new (buffer: ArrayBufferLike, offset: number, length: number): TypedArray; BYTES_PER_ELEMENT: number } | undefined;
   if (!Ctor) throw new TrtnError('ERR_UNSUPPORTED', `output '${out.name}' has dtype ${out.dtype}, which has no typed array here`, { tensor: out.name });
-  const buffer = new ArrayBuffer(out.data.byteLength);
-  new Uint8Array(buffer).set(out.data);
-  return { data: new Ctor(buffer), dims: out.dims, dtype: out.dtype };
+  const aligned = out.data.byteOffset % Ctor.BYTES_PER_ELEMENT === 0;
+  const bytes = aligned ? out.data : out.data.slice();
+  return { data: new Ctor(bytes.buffer, bytes.byteOffset, bytes.byteLength / Ctor.BYTES_PER_ELEMENT), dims: out.dims, dtype: out.dtype };
 }
 
 const volume = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -49,8 +49,8 @@ export class TensorRtEngine implements Engine {
   readonly backend = 'tensorrt' as const;
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
-  /** Device memory the engine's activations need (bytes). */
-  readonly deviceMemoryBytes: number;
+  /** Device memory one execution context's activations need (bytes). */
+  readonly contextMemoryBytes: number;
   /** Per-layer information from IEngineInspector (parsed JSON), when the plan carries it. */
   readonly layers: unknown;
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -66,7 +66,7 @@ export class TensorRtEngine implements Engine {
   ) {
     this.inputs = info.inputs.map(toTensorInfo);
     this.outputs = info.outputs.map(toTensorInfo);
-    this.deviceMemoryBytes = info.deviceMemoryBytes;
+    this.contextMemoryBytes = info.contextMemoryBytes;
     let layers: unknown = undefined;
     try {
       layers = info.layerInfo ? JSON.parse(info.layerInfo) : undefined;
@@ -74,6 +74,12 @@ export class TensorRtEngine implements Engine {
       layers = info.layerInfo;
     }
     this.layers = layers;
+  }
+
+  /** Device memory all execution contexts in the pool hold now (each context has its own activations). */
+  get deviceMemoryBytes(): number {
+    this.check();
+    return this.addon.trtEngineStats(this.handle).deviceMemoryBytes;
   }
 
   get disposed(): boolean {
@@ -144,7 +150,8 @@ export class TensorRtEngine implements Engine {
       const t = feeds[input.name]!;
       const perRow = t.data.length / rows;
       const data = start === 0 && count === rows ? t.data : (t.data.subarray(start * perRow, (start + count) * perRow) as TypedArray);
-      return { name: input.name, dims: [count, ...t.dims.slice(1)], data: bytesOf(data) };
+      // The caller's bytes as they are: the job thread copies them into pinned staging, nothing on the event loop.
+      return { name: input.name, dims: [count, ...t.dims.slice(1)], data: data as ArrayBufferView };
     });
     const outputs = await awaitNativeJob(this.addon.trtEngineInfer(this.handle, { inputs }), signal, 'inference');
     const result: Record<string, TensorData> = {};
@@ -152,25 +159,42 @@ export class TensorRtEngine implements Engine {
     return result;
   }
 
+  /**
+   * trtexec's definitions (sampleReporting.cpp), per batch size: latency = H2D + GPU compute + D2H of one query in a
+   * single-stream run (CUDA events; `transfers: false` leaves the copies out); GPU compute and the copies reported
+   * separately; throughput = queries x batch / host wall time of a run with queries back to back; warm-up by time
+   * (200 ms), then at least `iterations` queries (10) and `durationMs` (3000). With `profileBatchSizes` at build,
+   * each batch size runs on the profile (kernels) chosen for it.
+   */
   async benchmark(options: BenchmarkOptions): Promise<BenchmarkResult> {
     this.check();
     if (!options || !Array.isArray(options.batchSizes) || options.batchSizes.length === 0 || !options.batchSizes.every((b) => Number.isInteger(b) && b > 0)) {
       throw new TrtnError('ERR_INVALID_ARG', 'benchmark needs batchSizes: an array of positive integers');
     }
-    const warmup = options.warmup ?? 10;
-    const iterations = options.iterations ?? 50;
-    if (!Number.isInteger(warmup) || warmup < 0) throw new TrtnError('ERR_INVALID_ARG', `warmup must be a non-negative integer, got ${warmup}`);
+    const iterations = options.iterations ?? 10;
+    const warmupMs = options.warmupMs ?? 200;
+    const durationMs = options.durationMs ?? 3000;
+    if (options.warmup !== undefined && !(Number.isInteger(options.warmup) && options.warmup >= 0)) throw new TrtnError('ERR_INVALID_ARG', `warmup must be a non-negative integer, got ${options.warmup}`);
     if (!Number.isInteger(iterations) || iterations < 1) throw new TrtnError('ERR_INVALID_ARG', `iterations must be a positive integer, got ${iterations}`);
-    const transfers = options.transfers ?? false;
+    if (!(Number.isFinite(warmupMs) && warmupMs >= 0)) throw new TrtnError('ERR_INVALID_ARG', `warmupMs must be a non-negative number, got ${warmupMs}`);
+    if (!(Number.isFinite(durationMs) && durationMs >= 0)) throw new TrtnError('ERR_INVALID_ARG', `durationMs must be a non-negative number, got ${durationMs}`);
+    const transfers = options.transfers ?? true;
     const rows: BenchmarkRow[] = [];
     for (const [step, batchSize] of options.batchSizes.entries()) {
       if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'benchmark aborted');
       options.onProgress?.({ phase: `benchmark batch ${batchSize}`, step, steps: options.batchSizes.length });
       const inputs = this.inputs.map((input) => ({ name: input.name, dims: this.benchmarkDims(input, batchSize) }));
-      const job = this.addon.trtEngineBenchmark(this.handle, { inputs, warmup, iterations, transfers });
-      const { gpuMs, wallMs } = await this.track(awaitNativeJob(job, options.signal, 'benchmark'));
-      const gpu = latencyStats(gpuMs);
-      rows.push({ batchSize, iterations, latencyMs: gpu, throughput: batchSize / (gpu.median / 1000), gpuMs: gpu, wallMs: latencyStats(wallMs) });
+      const job = this.addon.trtEngineBenchmark(this.handle, { inputs, warmupMs, iterations, durationMs, transfers });
+      const s = await this.track(awaitNativeJob(job, options.signal, 'benchmark'));
+      rows.push({
+        batchSize,
+        iterations: s.latencyMs.length,
+        latencyMs: latencyStats(s.latencyMs),
+        throughput: (s.throughputQueries * batchSize) / (s.throughputWallMs / 1000),
+        gpuMs: latencyStats(s.computeMs),
+        ...(transfers ? { h2dMs: latencyStats(s.h2dMs), d2hMs: latencyStats(s.d2hMs) } : {}),
+        wallMs: latencyStats(s.wallMs),
+      });
     }
     options.onProgress?.({ phase: 'benchmark done', step: options.batchSizes.length, steps: options.batchSizes.length });
     return { backend: 'tensorrt', precision: this.precision, timer: 'cuda-event', transfers, rows };
