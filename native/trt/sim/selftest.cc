@@ -2,7 +2,9 @@
 // correct sequences that must produce the documented results and no violation (so the checks can fail both ways).
 #include <cmath>
 #include <cstring>
+#include <chrono>
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include "internal.h"
@@ -336,6 +338,198 @@ std::vector<Case> Cases() {
     if (sync != 700 || later != 700) return "expected 700 twice, got " + std::to_string(sync) + ", " + std::to_string(later);
     *d += "; sync and a later cudaMalloc returned 700";
     return std::string();
+  }});
+  cases.push_back({"progress: phases reported from two threads; stepComplete false cancels the build", [](std::string* d) {
+    Use("10.16");
+    struct Recorder : ProgressListener {
+      std::mutex m;
+      std::set<std::thread::id> threads;
+      int steps = 0, cancelAt = -1;
+      void PhaseStart(const char*, const char*, int32_t) override { Note(); }
+      bool StepComplete(const char*, int32_t) override {
+        Note();
+        std::lock_guard<std::mutex> lock(m);
+        return ++steps != cancelAt;
+      }
+      void PhaseFinish(const char*) override { Note(); }
+      void Note() {
+        std::lock_guard<std::mutex> lock(m);
+        threads.insert(std::this_thread::get_id());
+      }
+    } listener;
+    auto build = [&](int cancelAt) {
+      listener.cancelAt = cancelAt;
+      listener.steps = 0;
+      auto builder = TheApi().CreateBuilder();
+      auto network = builder->CreateNetwork(false);
+      auto parser = builder->CreateParser(*network);
+      Bytes onnx = TinyOnnx("x", {2, 4}, 1, "y", {2, 3});
+      parser->Parse(onnx.data(), onnx.size());
+      auto config = builder->CreateConfig();
+      auto monitor = builder->CreateProgressMonitor(&listener);
+      config->SetProgressMonitor(monitor.get());
+      Bytes plan;
+      bool ok = builder->BuildSerializedNetwork(*network, *config, &plan);
+      config.reset();
+      return ok;
+    };
+    if (!build(-1)) return std::string("the build failed");
+    size_t threads = listener.threads.size();
+    if (threads < 2) return "progress came from " + std::to_string(threads) + " thread(s)";
+    if (listener.threads.count(std::this_thread::get_id())) return std::string("progress came from the calling thread");
+    if (build(2)) return std::string("the cancelled build succeeded");
+    *d = "progress from " + std::to_string(threads) + " builder threads; cancel at step 2 failed the build";
+    return std::string();
+  }});
+  cases.push_back({"calibration: batches from the builder thread, cache written, a second build reads it", [](std::string* d) {
+    Use("10.16");
+    size_t from = ViolationCount();
+    struct Feed : CalibrationListener {
+      void* buffer = nullptr;
+      int batches = 0, calls = 0;
+      std::string cache;
+      std::thread::id thread;
+      int32_t BatchSize() override { return 2; }
+      bool GetBatch(void* bindings[], const char* names[], int32_t n) override {
+        thread = std::this_thread::get_id();
+        if (n != 1 || std::string(names[0]) != "x" || calls++ == batches) return false;
+        std::vector<float> x = {1, -2, 3, -4, 5, -6, 7, -63.5f};
+        TheApi().cuda().Memcpy(buffer, x.data(), 32, Cuda::Copy::kHostToDevice);
+        bindings[0] = buffer;
+        return true;
+      }
+      const void* ReadCache(size_t& length) override { return length = cache.size(), cache.empty() ? nullptr : cache.data(); }
+      void WriteCache(const void* p, size_t length) override { cache.assign(static_cast<const char*>(p), length); }
+    } feed;
+    TheApi().cuda().Malloc(&feed.buffer, 32);
+    auto build = [&] {
+      auto builder = TheApi().CreateBuilder();
+      auto network = builder->CreateNetwork(false);
+      auto parser = builder->CreateParser(*network);
+      Bytes onnx = TinyOnnx("x", {2, 4}, 1, "y", {2, 3});
+      parser->Parse(onnx.data(), onnx.size());
+      auto config = builder->CreateConfig();
+      config->SetFlag(BuilderFlag::kINT8, true);
+      auto calibrator = builder->CreateCalibrator(CalibrationAlgorithm::kENTROPY_2, &feed);
+      config->SetCalibrator(calibrator.get());
+      Bytes plan;
+      bool ok = builder->BuildSerializedNetwork(*network, *config, &plan);
+      config.reset();
+      return ok;
+    };
+    feed.batches = 3;
+    bool first = build();
+    std::string cache = feed.cache;
+    int firstCalls = feed.calls;
+    feed.calls = 0;
+    bool second = build();
+    TheApi().cuda().Free(feed.buffer);
+    std::string header = "TRT-101600-EntropyCalibration2\nx: 3f000000\n";  // 63.5 / 127 = 0.5f
+    *d = "cache: " + cache;
+    if (!first || !second) return std::string("a build failed");
+    if (firstCalls != 4 || feed.calls != 0) return "getBatch calls " + std::to_string(firstCalls) + " then " + std::to_string(feed.calls);
+    if (feed.thread == std::this_thread::get_id()) return std::string("getBatch ran on the calling thread");
+    if (cache.compare(0, header.size(), header) != 0) return std::string("unexpected cache text");
+    if (!ViolationsSince(from).empty()) return "violation: " + ViolationsSince(from)[0].id;
+    return std::string();
+  }});
+  cases.push_back({"parser errors: garbage, unsupported op (named from 10.0), double input; dynamic input without profile",
+                   [](std::string* d) {
+    for (const char* version : {"8.6", "10.16"}) {
+      Use(version);
+      auto builder = TheApi().CreateBuilder();
+      auto network = builder->CreateNetwork(false);
+      auto parser = builder->CreateParser(*network);
+      if (parser->Parse("\x08\x01garbage\xff", 10) || parser->Errors().empty() || parser->Errors()[0].node != -1)
+        return std::string("garbage parsed");
+      std::string graph = Field(1, Field(3, "bad_node") + Field(4, "TrtSimUnsupported")) +
+                          Field(11, ValueInfo("x", {2}, 1)) + Field(12, ValueInfo("y", {2}, 1));
+      std::string model = FieldInt(1, 8) + Field(7, Field(1, Field(3, "ok") + Field(4, "Relu")) + graph);
+      if (parser->Parse(model.data(), model.size())) return std::string("an unsupported op parsed");
+      ParserError e = parser->Errors().at(0);
+      bool named = std::string(version) != "8.6";
+      if (e.node != 1 || (e.nodeName == "bad_node") != named || (e.op == "TrtSimUnsupported") != named)
+        return std::string(version) + ": wrong error node " + std::to_string(e.node) + " '" + e.nodeName + "'";
+      Bytes doubles = TinyOnnx("x", {2, 4}, 11, "y", {2, 3});
+      if (parser->Parse(doubles.data(), doubles.size()) || parser->Errors().at(0).desc.find("'x'") == std::string::npos)
+        return std::string("a double input parsed or the error does not name it");
+      Bytes dynamic = TinyOnnx("x", {-1, 4}, 1, "y", {-1, 3});
+      auto config = builder->CreateConfig();
+      Bytes plan;
+      if (!parser->Parse(dynamic.data(), dynamic.size()) || builder->BuildSerializedNetwork(*network, *config, &plan))
+        return std::string("a dynamic input built without a profile");
+    }
+    *d = "all refused";
+    return std::string();
+  }});
+  cases.push_back({"context memory: creation fails when the device is full; 8.6 0806 plans share profile 0", [](std::string* d) {
+    Use("8.6");
+    std::string why;
+    Bytes plan = BuildTiny({2, 4}, {2, 3}, {}, {}, &why);
+    auto runtime = TheApi().CreateRuntime();
+    auto engine = runtime->DeserializeCudaEngine(plan.data(), plan.size());
+    if (!engine) return std::string("deserialize failed");
+    size_t free = 0, total = 0;
+    TheApi().cuda().MemGetInfo(&free, &total);
+    void* filler = nullptr;
+    TheApi().cuda().Malloc(&filler, free - static_cast<size_t>(engine->DeviceMemorySize()) / 2);
+    auto context = engine->CreateExecutionContext();
+    TheApi().cuda().Free(filler);
+    if (context) return std::string("a context was created without device memory");
+    auto ok = engine->CreateExecutionContext();
+    if (!ok) return std::string("no context with memory free");
+    // The same plan with kPROFILE_SHARING_0806: a second context may take profile 0.
+    auto builder = TheApi().CreateBuilder();
+    auto network = builder->CreateNetwork(false);
+    auto parser = builder->CreateParser(*network);
+    Bytes onnx = TinyOnnx("x", {2, 4}, 1, "y", {2, 3});
+    parser->Parse(onnx.data(), onnx.size());
+    auto config = builder->CreateConfig();
+    config->EnableProfileSharing0806();
+    Bytes shared;
+    builder->BuildSerializedNetwork(*network, *config, &shared);
+    auto sharedEngine = runtime->DeserializeCudaEngine(shared.data(), shared.size());
+    auto a = sharedEngine->CreateExecutionContext(), b = sharedEngine->CreateExecutionContext();
+    if (b->GetOptimizationProfile() != -1 || !b->SetOptimizationProfileAsync(0, nullptr))
+      return std::string("0806 sharing: expected -1 then a successful switch to profile 0");
+    *d = "null context when full; sharing allowed with 0806";
+    return std::string();
+  }});
+  cases.push_back({"overlapping builds record the concurrent-timing hazard", [](std::string* d) {
+    Use("10.16");
+    std::atomic<int> started{0};
+    struct Waiter : ProgressListener {  // holds each build until both have started, so they overlap for sure
+      std::atomic<int>* started;
+      void PhaseStart(const char*, const char* parent, int32_t) override {
+        if (parent) return;
+        ++*started;
+        for (int i = 0; i < 2000 && *started < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      bool StepComplete(const char*, int32_t) override { return true; }
+      void PhaseFinish(const char*) override {}
+    };
+    auto build = [&] {
+      Waiter w;
+      w.started = &started;
+      std::string why;
+      auto builder = TheApi().CreateBuilder();
+      auto network = builder->CreateNetwork(false);
+      auto parser = builder->CreateParser(*network);
+      Bytes onnx = TinyOnnx("x", {2, 4}, 1, "y", {2, 3});
+      parser->Parse(onnx.data(), onnx.size());
+      auto config = builder->CreateConfig();
+      auto monitor = builder->CreateProgressMonitor(&w);
+      config->SetProgressMonitor(monitor.get());
+      Bytes plan;
+      builder->BuildSerializedNetwork(*network, *config, &plan);
+      config.reset();
+    };
+    size_t before = Hazards().size();
+    std::thread a(build), b(build);
+    a.join(), b.join();
+    for (size_t i = before; i < Hazards().size(); ++i)
+      if (Hazards()[i].id == "builder-concurrent-timing") return *d = Hazards()[i].message, std::string();
+    return std::string("no hazard recorded");
   }});
   return cases;
 }
