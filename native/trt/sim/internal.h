@@ -109,7 +109,7 @@ std::unique_ptr<Runtime> MakeRuntime();
 Bytes TinyOnnx(const std::string& input, const Dims& inDims, int inType, const std::string& output, const Dims& outDims);
 std::vector<Finding> ViolationsSince(size_t from);
 size_t ViolationCount();
-// Saves and restores violations, hazards, faults and configuration around the self-test.
+// Saves and restores violations, hazards, faults, build statistics and configuration around the self-test.
 struct Snapshot;
 std::shared_ptr<Snapshot> SaveState();
 void RestoreState(const std::shared_ptr<Snapshot>& snapshot);

@@ -60,7 +60,7 @@ std::vector<Finding> Violations();
 std::vector<Finding> Hazards();
 Stats GetStats();
 // Runs deliberately wrong sequences against the simulator and checks each is caught. Runs on a thread of its own,
-// restores violations, hazards, faults and configuration afterwards (do not run it alongside other simulator work).
+// restores violations, hazards, faults, build statistics and configuration afterwards (do not run it alongside other simulator work).
 std::vector<SelfTestResult> SelfTest();
 
 }  // namespace sim

@@ -199,6 +199,7 @@ Stats GetStats() {
 struct Snapshot {
   Personality personality;
   Faults faults;
+  Counters counters;
   std::string deviceName;
   std::vector<Finding> violations, hazards;
   double delay;
@@ -209,6 +210,7 @@ std::shared_ptr<Snapshot> SaveState() {
     std::lock_guard<std::mutex> lock(G().mutex);
     s->personality = G().personality;
     s->faults = G().faults;
+    s->counters = G().counters;
     s->deviceName = G().deviceName;
   }
   {
@@ -224,6 +226,11 @@ void RestoreState(const std::shared_ptr<Snapshot>& s) {
     std::lock_guard<std::mutex> lock(G().mutex);
     G().personality = s->personality;
     G().faults = s->faults;
+    Counters& c = G().counters;  // the build statistics; live-object counts stay as they are
+    c.buildsStarted = s->counters.buildsStarted;
+    c.maxConcurrentBuilds = s->counters.maxConcurrentBuilds;
+    c.calibrationBatches = s->counters.calibrationBatches;
+    c.calibrationThreadIsBuilderThread = s->counters.calibrationThreadIsBuilderThread;
     G().deviceName = s->deviceName;
   }
   {
