@@ -121,10 +121,9 @@ const PENDING: Partial<Record<ErrorCode, string>> = {};
  * the named file exists and asserts the code, so the mapping cannot rot, and prints that they do not run here.
  * HONESTY NOTE: as of this commit the GPU tests named here have not yet been run on a GPU.
  */
-const GPU_ONLY: Partial<Record<ErrorCode, { file: string; trigger: string }>> = {
-  ERR_BUILD: { file: 'gpu/tensorrt-errors.test.ts', trigger: "an ONNX Reshape impossible for every shape in the profile (TensorRT's build-time shape checks)" },
-  ERR_TENSORRT: { file: 'gpu/tensorrt-errors.test.ts', trigger: 'a corrupt timing cache file (IBuilderConfig::createTimingCache returns null)' },
-};
+// ERR_BUILD and ERR_TENSORRT are produced by test/trt-sim (the TensorRT path against the simulator) on every machine;
+// test/gpu/tensorrt-errors.test.ts confirms ERR_BUILD on a real GPU.
+const GPU_ONLY: Partial<Record<ErrorCode, { file: string; trigger: string }>> = {};
 const tensorRt = await tensorRtAvailability();
 
 function testFiles(dir: string, out: string[] = []): string[] {

@@ -93,18 +93,13 @@ void Log(Severity severity, const std::string& message) {
   if (G().logger) G().logger->Log(severity, message.c_str());
 }
 
-void RegisterJsThread() {
-  std::lock_guard<std::mutex> lock(G().jsMutex);
-  G().jsThreads.insert(std::this_thread::get_id());
-}
+// Thread-local, not a set of thread ids: an id is reused once a (worker) JS thread has ended.
+thread_local bool isJsThread = false;
+
+void RegisterJsThread() { isJsThread = true; }
 
 void CheckNotJsThread(const std::string& what) {
-  bool js;
-  {
-    std::lock_guard<std::mutex> lock(G().jsMutex);
-    js = G().jsThreads.count(std::this_thread::get_id()) > 0;
-  }
-  if (js)
+  if (isJsThread)
     Violation("trtn/js-thread/" + what,
               what + " called on a JavaScript thread: it blocks the event loop (run it on a worker thread)");
 }
