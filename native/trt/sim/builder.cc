@@ -41,6 +41,7 @@ struct Wire {
     *field = static_cast<uint32_t>(key >> 3);
     uint32_t type = key & 7;
     *len = 0;
+    *data = nullptr;  // only length-delimited fields have a payload
     if (*field == 0) return ok = false;
     if (type == 0) return Varint(value);
     if (type == 1 || type == 5) {
@@ -122,6 +123,7 @@ bool ReadModel(const void* data, size_t size, OnnxModel* m) {
   while (model.Next(&f, &x, &s, &len)) {
     if (f == 1) irVersion = true;
     if (f != 7) continue;
+    if (!s) return false;  // a graph that is not a message
     graph = true;
     Wire g{s, s + len};
     const uint8_t* d;
@@ -156,11 +158,11 @@ bool ReadModel(const void* data, size_t size, OnnxModel* m) {
   return model.ok && graph && irVersion && !m->outputs.empty();
 }
 
-bool MapElemType(int elemType, bool int64Supported, DataType* out) {
+bool MapElemType(int elemType, bool int64Supported, bool bf16Supported, DataType* out) {
   switch (elemType) {
     case 1: *out = DataType::kFLOAT; return true;
     case 10: *out = DataType::kHALF; return true;
-    case 16: *out = DataType::kBF16; return true;
+    case 16: *out = DataType::kBF16; return bf16Supported;
     case 3: *out = DataType::kINT8; return true;
     case 2: *out = DataType::kUINT8; return true;
     case 6: *out = DataType::kINT32; return true;
@@ -266,7 +268,7 @@ class ParserImpl : public Parser {
         t.name = v.name;
         t.input = !pass;
         t.dims = v.dims;
-        if (!MapElemType(v.elemType, int64, &t.type))
+        if (!MapElemType(v.elemType, int64, /*bf16 from 9.0*/ int64, &t.type))
           return Fail(-1, "", "", "tensor '" + v.name + "': unsupported ONNX data type " + std::to_string(v.elemType));
         if (!v.hasShape && !pass) return Fail(-1, "", "", "input '" + v.name + "' has no shape (unknown rank)");
         if (v.elemType == 7 && !int64)
@@ -500,7 +502,7 @@ class ConfigImpl : public BuilderConfig {
   }
   void SetProfileStream(Stream) override { Use("setProfileStream"); }
   int32_t AddOptimizationProfile(OptimizationProfile* profile) override {
-    Use("addOptimizationProfile");
+    if (!Use("addOptimizationProfile")) return -1;  // the profile died with its builder
     auto* p = dynamic_cast<ProfileImpl*>(profile);
     std::string why = "null profile";
     if (!p || !p->Valid(&why)) {
@@ -511,7 +513,7 @@ class ConfigImpl : public BuilderConfig {
     return static_cast<int32_t>(profiles.size()) - 1;
   }
   bool SetCalibrationProfile(OptimizationProfile* profile) override {
-    Use("setCalibrationProfile");
+    if (!Use("setCalibrationProfile")) return false;
     if (!ImplicitOnly("setCalibrationProfile")) return false;
     auto* p = dynamic_cast<ProfileImpl*>(profile);
     std::string why = "null";
@@ -582,7 +584,7 @@ class ConfigImpl : public BuilderConfig {
     return cache ? cache->Serialize() : Bytes();
   }
 
-  void Use(const char* method) { BuilderAlive(core, std::string("IBuilderConfig::") + method, "IBuilderConfig"); }
+  bool Use(const char* method) { return BuilderAlive(core, std::string("IBuilderConfig::") + method, "IBuilderConfig"); }
   bool ImplicitOnly(const char* method) {
     if (Current().caps.implicitPrecision) return true;
     Violation(std::string(kNvInfer) + "IBuilderConfig::" + method + "/implicit-precision",

@@ -332,7 +332,7 @@ class SimCudaImpl : public Cuda {
     if (!ptr) return D().lastError = kInvalidValue;
     *ptr = nullptr;
     if (bytes == 0) return 0;
-    if (kind == 'd' && D().deviceInUse + static_cast<int64_t>(bytes) > D().capacity)
+    if (kind == 'd' && (bytes > static_cast<uint64_t>(D().capacity) || D().deviceInUse + static_cast<int64_t>(bytes) > D().capacity))
       return D().lastError = kMemoryAllocation;
     void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
     if (!p) return D().lastError = kMemoryAllocation;

@@ -23,6 +23,7 @@
 // Output shapes: a dynamic output dim 0 is the first input's dim 0; another dynamic dim d is the first input's dim d
 // (1 when that input has rank <= d).
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 
@@ -154,6 +155,7 @@ bool ParsePlan(const void* data, size_t size, PlanDesc* plan, std::string* error
   if (!(in >> word >> plan->layers) || word != "layers" || !(in >> word >> plan->deviceMemory) || word != "devmem" ||
       !(in >> word >> fp16 >> int8 >> tf32 >> strong >> sharing) || word != "flags")
     return *error = "truncated or corrupted plan (header)", false;
+  if (plan->layers < 0 || plan->deviceMemory < 0) return *error = "corrupted plan (header values)", false;
   plan->fp16 = fp16, plan->int8 = int8, plan->tf32 = tf32, plan->stronglyTyped = strong, plan->sharing0806 = sharing;
   size_t inputs = 0, nprofiles = 0;
   while (in >> word && word == "tensor") {
@@ -162,11 +164,13 @@ bool ParsePlan(const void* data, size_t size, PlanDesc* plan, std::string* error
     int type;
     size_t rank, len;
     char colon;
-    if (!(in >> io >> type >> rank) || rank > 16) return *error = "corrupted plan (tensor)", false;
+    if (!(in >> io >> type >> rank) || rank > 16 || type < 0 || type > 10 || (io != "in" && io != "out"))
+      return *error = "corrupted plan (tensor)", false;
     t.input = io == "in";
     t.type = static_cast<DataType>(type);
     t.dims.resize(rank);
-    for (auto& d : t.dims) in >> d;
+    for (auto& d : t.dims)
+      if (!(in >> d) || d < -1) return *error = "corrupted plan (tensor dims)", false;
     if (!(in >> len >> colon) || colon != ':' || len > 4096) return *error = "corrupted plan (tensor name)", false;
     t.name.resize(len);
     in.read(&t.name[0], static_cast<std::streamsize>(len));
@@ -188,7 +192,8 @@ bool ParsePlan(const void* data, size_t size, PlanDesc* plan, std::string* error
     ProfileDesc& pr = plan->profiles[p];
     for (Dims* d : {&pr.min[i], &pr.opt[i], &pr.max[i]}) {
       d->resize(rank);
-      for (auto& v : *d) in >> v;
+      for (auto& v : *d)
+        if (!(in >> v) || v < 0) return *error = "corrupted plan (range dims)", false;
     }
   }
   if (word != "end" || !in) return *error = "truncated plan (no end marker)", false;
@@ -457,12 +462,17 @@ class EngineImpl : public Engine {
     return i < 0 ? IOMode::kNONE : e_->plan.tensors[i].input ? IOMode::kINPUT : IOMode::kOUTPUT;
   }
   DataType TensorDataType(const std::string& name) override {
-    int i = e_->Find(name);
+    int i = Known(name, "getTensorDataType");
     return i < 0 ? DataType::kFLOAT : e_->plan.tensors[i].type;
   }
   Dims TensorShape(const std::string& name) override {
-    int i = e_->Find(name);
+    int i = Known(name, "getTensorShape");
     return i < 0 ? Dims() : e_->plan.tensors[i].dims;
+  }
+  int Known(const std::string& name, const char* method) {
+    int i = e_->Find(name);
+    if (i < 0) Log(Severity::kERROR, std::string("ICudaEngine::") + method + ": no tensor named '" + name + "'");
+    return i;
   }
   int32_t NbOptimizationProfiles() override { return static_cast<int32_t>(e_->plan.profiles.size()); }
   Dims ProfileShape(const std::string& name, int32_t profile, ProfileSelector selector) override {
@@ -479,11 +489,17 @@ class EngineImpl : public Engine {
   std::string LayerInformationJson() override {
     std::string s = "{\"Layers\":[";
     for (int32_t i = 0; i < e_->plan.layers; ++i) s += (i ? ",\"" : "\"") + std::string("sim_layer_") + std::to_string(i) + "\"";
-    return s + "],\"Bindings\":[" + [&] {
-      std::string b;
-      for (size_t i = 0; i < e_->plan.tensors.size(); ++i) b += (i ? "," : "") + std::string("\"") + e_->plan.tensors[i].name + "\"";
-      return b;
-    }() + "]}";
+    s += "],\"Bindings\":[";
+    for (size_t i = 0; i < e_->plan.tensors.size(); ++i) {
+      s += i ? ",\"" : "\"";
+      for (unsigned char ch : e_->plan.tensors[i].name) {  // JSON string escaping
+        if (ch == '"' || ch == '\\') s += '\\', s += static_cast<char>(ch);
+        else if (ch < 0x20) { char buf[8]; std::snprintf(buf, sizeof buf, "\\u%04x", ch); s += buf; }
+        else s += static_cast<char>(ch);
+      }
+      s += "\"";
+    }
+    return s + "]}";
   }
   std::unique_ptr<ExecutionContext> CreateExecutionContext() override {
     {
