@@ -18,7 +18,7 @@ namespace sim {
 struct Personality {
   std::string name;  // '8.6' ...
   Version version;
-  int32_t number = 0;  // getInferLibVersion: major * 10000 + minor * 100 + patch (8601, 100001, 101600, 110100)
+  int32_t number = 0;  // getInferLibVersion: 8601, 100001, 101600, 110100
   Capabilities caps;
 };
 const Personality& Current();

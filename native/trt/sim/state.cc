@@ -15,7 +15,8 @@ Personality Make(const std::string& name, int major, int minor, int patch) {
   Personality p;
   p.name = name;
   p.version = {major, minor, patch};
-  p.number = major * 10000 + minor * 100 + patch;
+  // getInferLibVersion: MAJOR * 1000 + MINOR * 100 + PATCH before 10.0, MAJOR * 10000 + MINOR * 100 + PATCH since.
+  p.number = major < 10 ? major * 1000 + minor * 100 + patch : major * 10000 + minor * 100 + patch;
   p.caps.compiled = p.version;
   p.caps.simulator = true;
   if (major == 8) {
@@ -74,7 +75,8 @@ Personality PersonalityOfNumber(int32_t number, bool* found) {
   *found = false;
   Personality unknown;
   unknown.number = number;
-  unknown.version = {number / 10000, number / 100 % 100, number % 100};
+  unknown.version = number < 100000 ? Version{number / 1000, number / 100 % 10, number % 100}
+                                    : Version{number / 10000, number / 100 % 100, number % 100};
   return unknown;
 }
 
