@@ -70,23 +70,47 @@ bool Has(size_t from, const std::string& idPart, std::string* detail) {
   return false;
 }
 
-// A built plan of the tiny model: input 'x' inDims (float), output 'y'.
-Bytes BuildTiny(const Dims& inDims, const Dims& outDims, const Dims& pmin, const Dims& pmax, std::string* why) {
+using Keep = std::vector<std::shared_ptr<void>>;
+using Setup = std::function<void(Builder&, BuilderConfig&, Keep&)>;
+
+// Builds the tiny model: input 'x' inDims (float) -> output 'y'; a dynamic 'x' gets the profile [1,4]..[8,4].
+// `setup` adjusts the config; what it creates for the config to point at goes into `keep`, destroyed after the config.
+bool BuildTiny(const Dims& inDims, const Dims& outDims, Bytes* plan, const Setup& setup = nullptr) {
   auto builder = TheApi().CreateBuilder();
   auto network = builder->CreateNetwork(false);
   auto parser = builder->CreateParser(*network);
   Bytes onnx = TinyOnnx("x", inDims, 1, "y", outDims);
-  if (!parser->Parse(onnx.data(), onnx.size())) return *why = "parse failed", Bytes();
+  if (!parser->Parse(onnx.data(), onnx.size())) return false;
+  Keep keep;
   auto config = builder->CreateConfig();
   if (Volume(inDims) < 0) {
     OptimizationProfile* p = builder->CreateOptimizationProfile();
-    p->SetDimensions("x", ProfileSelector::kMIN, pmin);
-    p->SetDimensions("x", ProfileSelector::kOPT, pmax);
-    p->SetDimensions("x", ProfileSelector::kMAX, pmax);
+    p->SetDimensions("x", ProfileSelector::kMIN, {1, 4});
+    p->SetDimensions("x", ProfileSelector::kOPT, {8, 4});
+    p->SetDimensions("x", ProfileSelector::kMAX, {8, 4});
     config->AddOptimizationProfile(p);
   }
+  if (setup) setup(*builder, *config, keep);
+  return builder->BuildSerializedNetwork(*network, *config, plan);
+}
+Setup Monitored(ProgressListener* listener) {
+  return [listener](Builder& builder, BuilderConfig& config, Keep& keep) {
+    std::shared_ptr<ProgressMonitor> monitor = builder.CreateProgressMonitor(listener);
+    config.SetProgressMonitor(monitor.get());
+    keep.push_back(monitor);
+  };
+}
+Setup Int8(CalibrationListener* listener) {
+  return [listener](Builder& builder, BuilderConfig& config, Keep& keep) {
+    config.SetFlag(BuilderFlag::kINT8, true);
+    std::shared_ptr<Calibrator> calibrator = builder.CreateCalibrator(CalibrationAlgorithm::kENTROPY_2, listener);
+    config.SetCalibrator(calibrator.get());
+    keep.push_back(calibrator);
+  };
+}
+Bytes BuildTiny(std::string* why) {
   Bytes plan;
-  if (!builder->BuildSerializedNetwork(*network, *config, &plan)) *why = "build failed";
+  if (!BuildTiny({2, 4}, {2, 3}, &plan)) *why = "build failed";
   return plan;
 }
 
@@ -109,8 +133,8 @@ struct Running {  // runtime, engine, one context with device buffers for x [2,4
   void *x = nullptr, *y = nullptr;
   Stream stream = nullptr;
   bool Start(std::string* why) {
-    Bytes plan = BuildTiny({-1, 4}, {-1, 3}, {1, 4}, {8, 4}, why);
-    if (plan.empty()) return false;
+    Bytes plan;
+    if (!BuildTiny({-1, 4}, {-1, 3}, &plan)) return *why = "build failed", false;
     runtime = TheApi().CreateRuntime();
     engine = runtime->DeserializeCudaEngine(plan.data(), plan.size());
     if (!engine) return *why = "deserialize failed", false;
@@ -135,7 +159,7 @@ std::vector<Case> Cases() {
     Use("8.6");
     size_t from = ViolationCount();
     std::string why;
-    Bytes plan = BuildTiny({2, 4}, {2, 3}, {}, {}, &why);
+    Bytes plan = BuildTiny(&why);
     if (plan.empty()) return why;
     auto runtime = TheApi().CreateRuntime();
     auto engine = runtime->DeserializeCudaEngine(plan.data(), plan.size());
@@ -243,7 +267,7 @@ std::vector<Case> Cases() {
     Use("10.16");
     size_t from = ViolationCount();
     std::string why;
-    Bytes plan = BuildTiny({2, 4}, {2, 3}, {}, {}, &why);
+    Bytes plan = BuildTiny(&why);
     auto runtime = TheApi().CreateRuntime();
     auto engine = runtime->DeserializeCudaEngine(plan.data(), plan.size());
     if (!engine) return std::string("deserialize failed");
@@ -284,18 +308,8 @@ std::vector<Case> Cases() {
       void WriteCache(const void*, size_t) override {}
     } listener;
     TheApi().cuda().Malloc(&listener.buffer, 16);  // [2,4] float32 needs 32
-    auto builder = TheApi().CreateBuilder();
-    auto network = builder->CreateNetwork(false);
-    auto parser = builder->CreateParser(*network);
-    Bytes onnx = TinyOnnx("x", {2, 4}, 1, "y", {2, 3});
-    parser->Parse(onnx.data(), onnx.size());
-    auto config = builder->CreateConfig();
-    config->SetFlag(BuilderFlag::kINT8, true);
-    auto calibrator = builder->CreateCalibrator(CalibrationAlgorithm::kENTROPY_2, &listener);
-    config->SetCalibrator(calibrator.get());
     Bytes plan;
-    bool ok = builder->BuildSerializedNetwork(*network, *config, &plan);
-    config.reset();
+    bool ok = BuildTiny({2, 4}, {2, 3}, &plan, Int8(&listener));
     TheApi().cuda().Free(listener.buffer);
     if (ok) return std::string("the build succeeded");
     return Has(from, "IInt8Calibrator::getBatch/bindings", d) ? "" : std::string("no violation recorded");
@@ -303,7 +317,7 @@ std::vector<Case> Cases() {
   cases.push_back({"a plan of another TensorRT version is refused", [](std::string* d) {
     Use("10.0");
     std::string why;
-    Bytes plan = BuildTiny({2, 4}, {2, 3}, {}, {}, &why);
+    Bytes plan = BuildTiny(&why);
     Use("10.16");
     auto runtime = TheApi().CreateRuntime();
     if (runtime->DeserializeCudaEngine(plan.data(), plan.size())) return std::string("deserialized");
@@ -360,18 +374,8 @@ std::vector<Case> Cases() {
     auto build = [&](int cancelAt) {
       listener.cancelAt = cancelAt;
       listener.steps = 0;
-      auto builder = TheApi().CreateBuilder();
-      auto network = builder->CreateNetwork(false);
-      auto parser = builder->CreateParser(*network);
-      Bytes onnx = TinyOnnx("x", {2, 4}, 1, "y", {2, 3});
-      parser->Parse(onnx.data(), onnx.size());
-      auto config = builder->CreateConfig();
-      auto monitor = builder->CreateProgressMonitor(&listener);
-      config->SetProgressMonitor(monitor.get());
       Bytes plan;
-      bool ok = builder->BuildSerializedNetwork(*network, *config, &plan);
-      config.reset();
-      return ok;
+      return BuildTiny({2, 4}, {2, 3}, &plan, Monitored(&listener));
     };
     if (!build(-1)) return std::string("the build failed");
     size_t threads = listener.threads.size();
@@ -403,19 +407,8 @@ std::vector<Case> Cases() {
     } feed;
     TheApi().cuda().Malloc(&feed.buffer, 32);
     auto build = [&] {
-      auto builder = TheApi().CreateBuilder();
-      auto network = builder->CreateNetwork(false);
-      auto parser = builder->CreateParser(*network);
-      Bytes onnx = TinyOnnx("x", {2, 4}, 1, "y", {2, 3});
-      parser->Parse(onnx.data(), onnx.size());
-      auto config = builder->CreateConfig();
-      config->SetFlag(BuilderFlag::kINT8, true);
-      auto calibrator = builder->CreateCalibrator(CalibrationAlgorithm::kENTROPY_2, &feed);
-      config->SetCalibrator(calibrator.get());
       Bytes plan;
-      bool ok = builder->BuildSerializedNetwork(*network, *config, &plan);
-      config.reset();
-      return ok;
+      return BuildTiny({2, 4}, {2, 3}, &plan, Int8(&feed));
     };
     feed.batches = 3;
     bool first = build();
@@ -465,7 +458,7 @@ std::vector<Case> Cases() {
   cases.push_back({"context memory: creation fails when the device is full; 8.6 0806 plans share profile 0", [](std::string* d) {
     Use("8.6");
     std::string why;
-    Bytes plan = BuildTiny({2, 4}, {2, 3}, {}, {}, &why);
+    Bytes plan = BuildTiny(&why);
     auto runtime = TheApi().CreateRuntime();
     auto engine = runtime->DeserializeCudaEngine(plan.data(), plan.size());
     if (!engine) return std::string("deserialize failed");
@@ -479,15 +472,8 @@ std::vector<Case> Cases() {
     auto ok = engine->CreateExecutionContext();
     if (!ok) return std::string("no context with memory free");
     // The same plan with kPROFILE_SHARING_0806: a second context may take profile 0.
-    auto builder = TheApi().CreateBuilder();
-    auto network = builder->CreateNetwork(false);
-    auto parser = builder->CreateParser(*network);
-    Bytes onnx = TinyOnnx("x", {2, 4}, 1, "y", {2, 3});
-    parser->Parse(onnx.data(), onnx.size());
-    auto config = builder->CreateConfig();
-    config->EnableProfileSharing0806();
     Bytes shared;
-    builder->BuildSerializedNetwork(*network, *config, &shared);
+    BuildTiny({2, 4}, {2, 3}, &shared, [](Builder&, BuilderConfig& config, Keep&) { config.EnableProfileSharing0806(); });
     auto sharedEngine = runtime->DeserializeCudaEngine(shared.data(), shared.size());
     auto a = sharedEngine->CreateExecutionContext(), b = sharedEngine->CreateExecutionContext();
     if (b->GetOptimizationProfile() != -1 || !b->SetOptimizationProfileAsync(0, nullptr))
@@ -511,18 +497,8 @@ std::vector<Case> Cases() {
     auto build = [&] {
       Waiter w;
       w.started = &started;
-      std::string why;
-      auto builder = TheApi().CreateBuilder();
-      auto network = builder->CreateNetwork(false);
-      auto parser = builder->CreateParser(*network);
-      Bytes onnx = TinyOnnx("x", {2, 4}, 1, "y", {2, 3});
-      parser->Parse(onnx.data(), onnx.size());
-      auto config = builder->CreateConfig();
-      auto monitor = builder->CreateProgressMonitor(&w);
-      config->SetProgressMonitor(monitor.get());
       Bytes plan;
-      builder->BuildSerializedNetwork(*network, *config, &plan);
-      config.reset();
+      BuildTiny({2, 4}, {2, 3}, &plan, Monitored(&w));
     };
     size_t before = Hazards().size();
     std::thread a(build), b(build);
