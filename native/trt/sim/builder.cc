@@ -100,7 +100,7 @@ bool ReadValueInfo(const uint8_t* d, size_t n, OnnxValue* v) {
           int64_t dim = -1;  // neither dim_value nor dim_param: unknown
           Wire dw{s, s + len};
           while (dw.Next(&f, &x, &s, &len))
-            if (f == 1) dim = static_cast<int64_t>(x);
+            if (f == 1) dim = std::max<int64_t>(static_cast<int64_t>(x), -1);  // exporters write -1 for "unknown"
           if (!dw.ok) return false;
           v->dims.push_back(dim);
         }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <new>
 #include <set>
 #include <sstream>
 
@@ -19,6 +20,9 @@ namespace {
 constexpr int kInvalidValue = 1, kMemoryAllocation = 2, kNoDevice = 100, kInvalidDevice = 101,
               kInvalidResourceHandle = 400, kNotReady = 600, kIllegalAddress = 700, kLaunchFailure = 719,
               kInsufficientDriver = 35;
+
+constexpr size_t kAlign = 256;
+void Deallocate(void* p) { ::operator delete(p, std::align_val_t(kAlign)); }
 
 struct Alloc {
   size_t size = 0;
@@ -70,7 +74,7 @@ void ReleaseRefs(const std::vector<uintptr_t>& refs) {
     auto it = D().allocs.find(base);
     if (it == D().allocs.end()) continue;
     if (--it->second.pending == 0 && it->second.freed) {  // released early: the memory lived until the op ran
-      std::free(reinterpret_cast<void*>(base));
+      Deallocate(reinterpret_cast<void*>(base));
       D().allocs.erase(it);
     }
   }
@@ -334,7 +338,7 @@ class SimCudaImpl : public Cuda {
     if (bytes == 0) return 0;
     if (kind == 'd' && (bytes > static_cast<uint64_t>(D().capacity) || D().deviceInUse + static_cast<int64_t>(bytes) > D().capacity))
       return D().lastError = kMemoryAllocation;
-    void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+    void* p = ::operator new(bytes, std::align_val_t(kAlign), std::nothrow);  // cudaMalloc aligns to 256 bytes
     if (!p) return D().lastError = kMemoryAllocation;
     Alloc a;
     a.size = bytes;
@@ -367,7 +371,7 @@ class SimCudaImpl : public Cuda {
       a.freed = true;  // really released once the queued work ran
       return 0;
     }
-    std::free(ptr);
+    Deallocate(ptr);
     D().allocs.erase(it);
     return 0;
   }
@@ -479,7 +483,7 @@ void DeviceRelease(void* ptr) {
   if (it->second.pending > 0) {
     it->second.freed = true;
   } else {
-    std::free(ptr);
+    Deallocate(ptr);
     D().allocs.erase(it);
   }
 }
