@@ -188,7 +188,9 @@ struct BuilderCore {
 bool BuilderAlive(const std::shared_ptr<BuilderCore>& core, const std::string& method, const char* what) {
   std::lock_guard<std::mutex> lock(StateMutex());
   if (core->alive) return true;
-  Violation(std::string(kNvInfer) + "IBuilder::create" + what + "/builder-destroyed",
+  std::string factory = std::string(what) == "IBuilderConfig" ? "createBuilderConfig"
+                        : std::string(what) == "INetworkDefinition" ? "createNetworkV2" : "createOptimizationProfile";
+  Violation(std::string(kNvInfer) + "IBuilder::" + factory + "/builder-destroyed",
             method + " used after its IBuilder was destroyed: \"Destroying this IBuilder before destroying the " +
                 what + " causes undefined behavior\"");
   return false;

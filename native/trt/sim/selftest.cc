@@ -507,6 +507,23 @@ std::vector<Case> Cases() {
       if (Hazards()[i].id == "builder-concurrent-timing") return *d = Hazards()[i].message, std::string();
     return std::string("no hazard recorded");
   }});
+  cases.push_back({"ITimingCache destroyed while a config uses it; a config used after its IBuilder is gone", [](std::string* d) {
+    Use("10.16");
+    size_t from = ViolationCount();
+    auto builder = TheApi().CreateBuilder();
+    auto config = builder->CreateConfig();
+    auto cache = config->CreateTimingCache(nullptr, 0);
+    if (!config->SetTimingCache(*cache, false)) return std::string("setTimingCache refused a fresh cache");
+    cache.reset();
+    if (!Has(from, "setTimingCache/lifetime", d)) return std::string("no violation for the timing cache");
+    builder.reset();
+    config->SetWorkspaceBytes(1 << 20);
+    std::string second;
+    if (!Has(from, "IBuilder/destroyed-before-children", &second) || !Has(from, "builder-destroyed", &second))
+      return std::string("no violation for the builder destroyed before its config, or for using the config");
+    *d += "; " + second;
+    return std::string();
+  }});
   return cases;
 }
 

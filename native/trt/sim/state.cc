@@ -100,6 +100,11 @@ thread_local bool isJsThread = false;
 
 void RegisterJsThread() { isJsThread = true; }
 
+void UnregisterJsThread() {
+  std::lock_guard<std::mutex> lock(G().jsMutex);
+  G().jsThreads.erase(std::this_thread::get_id());
+}
+
 void CheckNotJsThread(const std::string& what) {
   if (isJsThread)
     Violation("trtn/js-thread/" + what,
