@@ -1,12 +1,12 @@
-// The two error codes only TensorRT on a GPU raises: ERR_BUILD (buildSerializedNetwork returned no plan) and
-// ERR_TENSORRT (a TensorRT API call failed outside parsing/building/loading). Skipped, with the reason printed,
-// where the addon has no TensorRT or there is no usable GPU.
+// TensorRT failures on a real GPU: ERR_BUILD (buildSerializedNetwork returned no plan) and a corrupt timing cache
+// (tolerated). test/trt-sim produces every code against the simulator; these confirm on the real thing. Skipped, with
+// the reason printed, where the addon has no TensorRT or there is no usable GPU.
 //
 // NOT YET RUN ON A GPU: these were written on a machine without a GPU or TensorRT, from native/trt/builder.cc and
 // TensorRT's headers and issue reports. If one fails on a GPU because TensorRT accepts the input, pick another
 // trigger; do not loosen the code assertion.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tensorRtAvailability } from '../../lib/backends/tensorrt/index.js';
@@ -67,25 +67,19 @@ describe.skipIf(!availability.available)('TensorRT failures on a GPU (not yet ru
     expect((err as TrtnError).message).toMatch(/reshap|volume|shape/i);
   });
 
-  it('a corrupt timing cache file is ERR_TENSORRT (IBuilderConfig::createTimingCache returns null); a valid one builds', async () => {
-    // Control: the same build with a fresh timing cache succeeds and writes a cache, so the failure below is the
-    // cache bytes and nothing else.
-    const good = join(tmp, 'good.timing');
-    const engine = await buildEngine(CNN, { precision: 'fp32', backend: 'tensorrt', maxBatch: 8, timingCache: good });
-    engine.dispose();
-    expect(existsSync(good) && statSync(good).size > 0).toBe(true);
-
-    // 4 KiB with no timing-cache header. NVIDIA's own callers treat a null createTimingCache result as "Failed to
-    // create ITimingCache from file" (shared/utils/cacheUtils.cpp buildTimingCacheFromFile; Polygraphy's
-    // CreateConfig falls back to an empty cache when create_timing_cache gives None). builder.cc maps that null
-    // to ERR_TENSORRT "the timing cache could not be created or read".
+  it('a corrupt timing cache file never fails the build: a warning, a new cache, and the file replaced by a valid one', async () => {
+    // The contract the simulator enforces (test/trt-sim), checked on the real thing: NVIDIA's cacheUtils and
+    // Polygraphy start afresh when createTimingCache gives null, and so does native/trt/builder.cc.
     const corrupt = join(tmp, 'corrupt.timing');
     writeFileSync(corrupt, Buffer.alloc(4096, 0x5a));
-    const err = await buildEngine(CNN, { precision: 'fp32', backend: 'tensorrt', maxBatch: 8, timingCache: corrupt }).catch((e: unknown) => e);
-    console.log(`ERR_TENSORRT trigger gave: ${(err as Error)?.message}`);
-    expect(err).toBeInstanceOf(TrtnError);
-    expect((err as TrtnError).code).toBe('ERR_TENSORRT');
-    expect((err as TrtnError).message).toContain('timing cache');
+    const warnings: string[] = [];
+    const engine = await buildEngine(CNN, { precision: 'fp32', backend: 'tensorrt', maxBatch: 8, timingCache: corrupt, logger: (s, m) => s === 'warning' && warnings.push(m) });
+    engine.dispose();
+    console.log(`corrupt timing cache gave: ${warnings.join(' | ')}`);
+    expect(warnings.join('\n')).toMatch(/timing cache/);
+    expect(statSync(corrupt).size).toBeGreaterThan(0);
+    const again = await buildEngine(CNN, { precision: 'fp32', backend: 'tensorrt', maxBatch: 8, timingCache: corrupt });
+    again.dispose();
   });
 });
 

@@ -102,6 +102,22 @@ async function readOptional(path: string): Promise<Uint8Array | undefined> {
   }
 }
 
+/** getInferLibVersion's number for a version string: 8.6.1 -> 8601 (8.x), 10.16.0 -> 101600 (10.0 and later). */
+export function cacheVersionNumber(version: string): string {
+  const [major = 0, minor = 0, patch = 0] = version.split('.').map(Number);
+  return String(major >= 10 ? major * 10000 + minor * 100 + patch : major * 1000 + minor * 100 + patch);
+}
+
+/**
+ * A calibration cache (written by this package, or by another TensorRT) under the running TensorRT's version: TensorRT
+ * ignores a cache whose header names another version, and would then calibrate anew, or fail without data.
+ */
+export function retagCalibrationCache(cache: Uint8Array, version: string): Uint8Array {
+  const text = Buffer.from(cache).toString('latin1');
+  const retagged = text.replace(/^TRT-\d+-/, `TRT-${cacheVersionNumber(version)}-`);
+  return retagged === text ? cache : Buffer.from(retagged, 'latin1');
+}
+
 /** The baton for trtBuild: plain data from validated options and the precision plan. */
 export function nativeBuildOptions(model: ModelSource, options: BuildOptions & { workspaceBytes?: number }, plan: PrecisionPlan): NativeBuildOptions {
   const logger = options.logger ?? defaultLogger;
@@ -146,7 +162,7 @@ export async function buildTensorRtEngine(model: ModelSource, options: BuildOpti
     // The network's own input names and the exact calibration shape; the loader is re-batched to it and its first
     // batch checked before the build starts.
     if (calib.data) puller = (await calibrationFeed({ ...calib, data: calib.data }, calibrationInputs(source, batchSize, options.shapes), logger)).puller;
-    baton.calib = { algorithm: plan.calibrator, batchSize, cache, pull: puller?.pull };
+    baton.calib = { algorithm: plan.calibrator, batchSize, cache: cache && retagCalibrationCache(cache, runtime.loaded), pull: puller?.pull };
   }
 
   let result;
