@@ -16,8 +16,6 @@ namespace sim {
 
 // Marks the calling thread as a JavaScript thread: blocking TensorRT/CUDA calls made on it are violations.
 void RegisterJsThread();
-// Call from the env cleanup hook of a worker_thread: its thread id may be reused by a later native thread.
-void UnregisterJsThread();
 
 // Adds trtSimConfigure, trtSimReset, trtSimViolations, trtSimHazards, trtSimStats, trtSimSelfTest (exports.cc).
 void InitTrtSim(Napi::Env env, Napi::Object exports);

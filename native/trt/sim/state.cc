@@ -2,7 +2,6 @@
 // and the Api behind trtn::trt::TheApi().
 #include <algorithm>
 #include <cstdio>
-#include <set>
 
 #include "internal.h"
 
@@ -46,8 +45,6 @@ struct Global {
   std::mutex loggerMutex;
   LogListener* logger = nullptr;
   std::atomic<bool> quiet{false};
-  std::mutex jsMutex;
-  std::set<std::thread::id> jsThreads;
 };
 Global& G() {
   static Global* global = new Global();  // never destroyed: stream threads may outlive static destruction
@@ -99,11 +96,6 @@ void Log(Severity severity, const std::string& message) {
 thread_local bool isJsThread = false;
 
 void RegisterJsThread() { isJsThread = true; }
-
-void UnregisterJsThread() {
-  std::lock_guard<std::mutex> lock(G().jsMutex);
-  G().jsThreads.erase(std::this_thread::get_id());
-}
 
 void CheckNotJsThread(const std::string& what) {
   if (isJsThread)
