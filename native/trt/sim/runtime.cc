@@ -231,6 +231,7 @@ struct ContextCore {
   std::vector<Dims> shapes;        // per tensor; empty = not set (inputs)
   std::vector<void*> addresses;
   std::atomic<int> pending{0};
+  std::atomic<Stream> pendingStream{nullptr};  // the stream of the latest enqueue
   void* deviceMemory = nullptr;
 };
 
@@ -352,6 +353,12 @@ class ContextImpl : public ExecutionContext {
         return Err("enqueueV3: simulated failure (fault injected)");
       }
     }
+    if (c_->pending > 0 && c_->pendingStream != stream)
+      return Bad("concurrent-streams", "enqueueV3 on a second stream while this context's work on another stream has "
+                                       "not run yet: \"Calling enqueueV2() in from the same IExecutionContext object "
+                                       "with different CUDA streams concurrently results in undefined behavior. To "
+                                       "perform inference concurrently in multiple streams, use one execution context "
+                                       "per stream.\" (the context's activation memory is shared)");
     int32_t p = GetOptimizationProfile();
     if (p < 0)
       return Bad("profile-unset", "enqueueV3 on a context whose optimization profile is -1: \"an invalid value of -1 "
@@ -395,6 +402,7 @@ class ContextImpl : public ExecutionContext {
     }
     auto core = c_;
     ++core->pending;
+    core->pendingStream = stream;
     int status = 0;
     if (!QueueWork(stream, [core, k] { RunKernel(k); --core->pending; }, refs, "enqueueV3", &status)) {
       --core->pending;

@@ -524,6 +524,24 @@ std::vector<Case> Cases() {
     *d += "; " + second;
     return std::string();
   }});
+  cases.push_back({"one context enqueued on two streams at once", [](std::string* d) {
+    Use("10.16");
+    size_t from = ViolationCount();
+    Running r;
+    std::string why;
+    if (!r.Start(&why)) return r.Stop(), why;
+    Stream other = nullptr;
+    TheApi().cuda().StreamCreate(&other);
+    r.context->SetTensorAddress("x", r.x), r.context->SetTensorAddress("y", r.y);
+    bool first = r.context->EnqueueV3(r.stream), second = r.context->EnqueueV3(other);
+    TheApi().cuda().StreamSynchronize(r.stream);
+    bool afterSync = r.context->EnqueueV3(other);  // the first stream's work is done: allowed
+    TheApi().cuda().StreamSynchronize(other);
+    TheApi().cuda().StreamDestroy(other);
+    r.Stop();
+    if (!first || second || !afterSync) return std::string("expected true, false, true");
+    return Has(from, "enqueueV3/concurrent-streams", d) ? "" : std::string("no violation recorded");
+  }});
   return cases;
 }
 
