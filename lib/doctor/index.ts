@@ -67,6 +67,9 @@ function tensorrtReport(addon: NativeAddon | undefined): DoctorReport['tensorrt'
     const raw = (addon[name] as () => unknown)();
     const runtime = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : { version: raw };
     const version = runtime.version ?? runtime.libraryVersion ?? runtime.loaded;
+    if (runtime.simulator === true) {
+      return { compiled: null, runtime, summary: `NOT TensorRT: the test-only build with the TensorRT simulator (personality ${String(version)}) is loaded, e.g. through TRTN_ADDON_PATH` };
+    }
     return { compiled, runtime, summary: version !== undefined ? `loaded ${String(version)} (compiled against ${compiled})` : `compiled against ${compiled}` };
   } catch (err) {
     return { compiled, runtime: null, summary: `compiled against ${compiled}; the library failed to load: ${(err as Error).message}` };
