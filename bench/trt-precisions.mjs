@@ -24,13 +24,13 @@ async function* calibration() {
   }
 }
 const batchSizes = [8, 16, 32, 64];
-const results = { note: 'CUDA-event latency per batch (ms); other helpers may load the host, which affects wall times more than GPU times', info: availability.info, models: {} };
+const results = { note: "trtexec's definitions: latency = H2D + GPU compute + D2H per query (CUDA events), gpuMs = compute, throughput = queries x batch / host wall time of a back-to-back run; one optimization profile per batch size", info: availability.info, models: {} };
 for (const name of models) {
   const file = `test/fixtures/models/fmnist_${name}.onnx`;
   const perPrecision = {};
   for (const precision of ['fp32', 'fp16', 'int8']) {
-    const engine = await buildEngine(file, { precision, backend: 'tensorrt', maxBatch: 64, ...(precision === 'int8' ? { calib: { data: calibration(), batchSize: 32 } } : {}) });
-    const r = await engine.benchmark({ batchSizes, warmup: 20, iterations: 200 });
+    const engine = await buildEngine(file, { precision, backend: 'tensorrt', profileBatchSizes: batchSizes, ...(precision === 'int8' ? { calib: { data: calibration(), batchSize: 32 } } : {}) });
+    const r = await engine.benchmark({ batchSizes, warmupMs: 200, iterations: 10, durationMs: 3000 });
     perPrecision[precision] = { path: engine.path, rows: r.rows };
     engine.dispose();
   }

@@ -20,7 +20,7 @@ const stage = join(root, 'build-prebuild');
 if (process.argv.includes('--as-node-gyp')) {
   const debug = process.argv.includes('--debug');
   const args = ['--no-install', 'cmake-js', 'compile', '-d', root, '--out', join(stage, 'build'),
-    '--CDTRTN_WITH_TENSORRT=OFF', '--CDTRTN_WITH_JPEG=OFF', ...(debug ? ['--debug'] : [])];
+    '--CDTRTN_WITH_TENSORRT=OFF', '--CDTRTN_WITH_JPEG=OFF', '--CDTRTN_BUILD_TRT_SIMULATOR=OFF', ...(debug ? ['--debug'] : [])];
   const r = spawnSync('npx', args, { stdio: 'inherit', cwd: root });
   process.exit(r.status ?? 1);
 }
