@@ -334,6 +334,12 @@ class ContextImpl : public ExecutionContext {
   bool SetTensorAddress(const std::string& name, void* address) override {
     int i = c_->engine->Find(name);
     if (i < 0) return Err("setTensorAddress: no tensor named '" + name + "'");
+    if (reinterpret_cast<uintptr_t>(address) % 256 != 0) {
+      Violation(std::string(kRt) + "IExecutionContext::setTensorAddress/alignment",
+                "setTensorAddress('" + name + "'): address not 256-byte aligned: \"The pointer must have at least "
+                "256-byte alignment.\"");
+      return Err("setTensorAddress: '" + name + "': the address is not 256-byte aligned");
+    }
     c_->addresses[i] = address;
     return true;
   }
@@ -385,7 +391,7 @@ class ContextImpl : public ExecutionContext {
       size_t bytes = static_cast<size_t>(Volume(shape)) * ElementSize(t.type), available = 0;
       char kind = 0;
       if (!FindAllocation(a, bytes, &kind, &available) || kind != 'd')
-        return Bad("tensor-memory", "enqueueV3: the address of '" + t.name + "' " +
+        return Bad("tensor-memory", "enqueueV3: \"The pointer must point to a device buffer of sufficient size\": '" + t.name + "' " +
                                         (kind == 0 ? "is not simulated device memory" : kind == 'p' ? "is pinned host memory, not device memory"
                                                    : "holds " + std::to_string(available) + " bytes, the tensor " + DimsText(shape) +
                                                          " needs " + std::to_string(bytes)));

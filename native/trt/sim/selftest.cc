@@ -177,15 +177,19 @@ std::vector<Case> Cases() {
     if (ok) return std::string("enqueueV3 succeeded");
     return Has(from, "enqueueV3/profile-unset", d) ? "" : std::string("no violation recorded");
   }});
-  cases.push_back({"enqueueV3 without tensor addresses", [](std::string* d) {
+  cases.push_back({"enqueueV3 without tensor addresses; an address not 256-byte aligned", [](std::string* d) {
     Use("10.16");
     size_t from = ViolationCount();
     Running r;
     std::string why;
     if (!r.Start(&why)) return r.Stop(), why;
     bool ok = r.context->EnqueueV3(r.stream);
+    bool misaligned = r.context->SetTensorAddress("x", static_cast<char*>(r.x) + 4);
     r.Stop();
     if (ok) return std::string("enqueueV3 succeeded");
+    if (misaligned) return std::string("setTensorAddress accepted a misaligned address");
+    std::string second;
+    if (!Has(from, "setTensorAddress/alignment", &second)) return std::string("no violation for the misaligned address");
     return Has(from, "enqueueV3/tensor-address-unset", d) ? "" : std::string("no violation recorded");
   }});
   cases.push_back({"cudaFree of a tensor before stream synchronization", [](std::string* d) {
