@@ -750,8 +750,10 @@ bool RunBuild(BuildJob& job, Bytes* out) {
   int32_t layers = static_cast<int32_t>(std::max<size_t>(net.layerOps.size(), 1));
   auto steps = [&](const char* phase, const char* parent) {  // one phase, one step per layer; false = cancelled
     if (monitored) progress.l->PhaseStart(phase, parent, layers);
+    // Some time per step, so builds overlap and progress is observable; at most ~30 ms a phase for large models.
+    auto pause = std::chrono::microseconds(std::min<int64_t>(1500, 30000 / layers));
     for (int32_t i = 0; i < layers; ++i) {
-      std::this_thread::sleep_for(std::chrono::microseconds(1500));
+      std::this_thread::sleep_for(pause);
       if (monitored && !progress.l->StepComplete(phase, i)) {
         progress.l->PhaseFinish(phase);
         return false;
