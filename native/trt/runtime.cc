@@ -513,6 +513,14 @@ JobError ProfilesFor(EngineHolder& holder, const std::vector<TensorIn>& inputs, 
   return {"ERR_SHAPE", "input shapes " + shapes + " are outside every optimization profile of the engine (" + ranges + ")", first ? std::vector<std::pair<std::string, std::string>>{{"tensor", first->name}} : std::vector<std::pair<std::string, std::string>>{}};
 }
 
+// A context on the tightest profile covering these inputs, on the engine's device.
+std::unique_ptr<ExecSlot> AcquireFor(EngineHolder& holder, const JobContext& context, const std::vector<TensorIn>& inputs, LogSink& sink, JobError* error) {
+  Cu().SetDevice(holder.device);
+  std::vector<int> profiles;
+  *error = ProfilesFor(holder, inputs, &profiles);
+  return error->ok() ? holder.Acquire(context, profiles, sink, error) : nullptr;
+}
+
 // trtEngineInfer(handle, { inputs: [{ name, dims, data }] }) -> { promise: [{ name, dtype, dims, data }], cancel }
 Napi::Value TrtEngineInfer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -523,10 +531,8 @@ Napi::Value TrtEngineInfer(const Napi::CallbackInfo& info) {
   auto inputs = std::make_shared<std::vector<TensorIn>>(ReadInputs(env, options.Get("inputs"), &keep));
   return StartEngineJob(info, "trtn.infer", options, keep, [holder, inputs](JobContext& context, LogSink& sink) {
     JobOutcome outcome;
-    Cu().SetDevice(holder->device);
-    std::vector<int> profiles;
-    JobError e = ProfilesFor(*holder, *inputs, &profiles);
-    std::unique_ptr<ExecSlot> slot = e.ok() ? holder->Acquire(context, profiles, sink, &e) : nullptr;
+    JobError e;
+    std::unique_ptr<ExecSlot> slot = AcquireFor(*holder, context, *inputs, sink, &e);
     if (!slot) {
       outcome.error = e;
       return outcome;
@@ -632,10 +638,8 @@ Napi::Value TrtEngineBenchmark(const Napi::CallbackInfo& info) {
   const bool transfers = !options.Get("transfers").IsBoolean() || options.Get("transfers").ToBoolean().Value();
   return StartEngineJob(info, "trtn.benchmark", options, keep, [holder, inputs, warmupMs, iterations, durationMs, transfers](JobContext& context, LogSink& sink) {
     JobOutcome outcome;
-    Cu().SetDevice(holder->device);
-    std::vector<int> profiles;
-    JobError e = ProfilesFor(*holder, *inputs, &profiles);
-    std::unique_ptr<ExecSlot> slot = e.ok() ? holder->Acquire(context, profiles, sink, &e) : nullptr;
+    JobError e;
+    std::unique_ptr<ExecSlot> slot = AcquireFor(*holder, context, *inputs, sink, &e);
     if (!slot) {
       outcome.error = e;
       return outcome;
