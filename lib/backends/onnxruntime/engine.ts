@@ -50,12 +50,12 @@ export function validateFeeds(feeds: unknown, inputs: readonly TensorInfo[]): as
   }
 }
 
-function sliceRows(t: TensorData, start: number, end: number): TensorData {
+export function sliceRows(t: TensorData, start: number, end: number): TensorData {
   const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
   return { data: t.data.subarray(start * per, end * per) as TensorData['data'], dims: [end - start, ...t.dims.slice(1)], dtype: t.dtype };
 }
 
-function concatRows(parts: TensorData[]): TensorData {
+export function concatRows(parts: TensorData[]): TensorData {
   if (parts.length === 1) return parts[0]!;
   const total = parts.reduce((a, p) => a + p.data.length, 0);
   const Ctor = parts[0]!.data.constructor as new (n: number) => TensorData['data'];
@@ -68,7 +68,7 @@ function concatRows(parts: TensorData[]): TensorData {
   return { data, dims: [parts.reduce((a, p) => a + (p.dims[0] ?? 0), 0), ...parts[0]!.dims.slice(1)], dtype: parts[0]!.dtype };
 }
 
-function syntheticFeed(info: TensorInfo, batch: number): TensorData {
+export function syntheticFeed(info: TensorInfo, batch: number): TensorData {
   const dims = info.shape.map((d, i) => (i === 0 && (typeof d !== 'number' || d < 0) ? batch : typeof d === 'number' && d > 0 ? d : 1));
   const count = dims.reduce((a, b) => a * b, 1);
   const Ctor = { float32: Float32Array, float16: Uint16Array, int8: Int8Array, uint8: Uint8Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array }[info.dtype];
