@@ -77,6 +77,38 @@ export function syntheticFeed(info: TensorInfo, batch: number): TensorData {
   return { data, dims, dtype: info.dtype };
 }
 
+/** Benchmark options validated, with their defaults (10 warm-up and 50 timed runs per batch size). */
+export function benchmarkSettings(options: BenchmarkOptions): Required<Pick<BenchmarkOptions, 'batchSizes' | 'warmup' | 'iterations'>> & BenchmarkOptions {
+  const { batchSizes, warmup = 10, iterations = 50 } = options ?? ({} as BenchmarkOptions);
+  if (!Array.isArray(batchSizes) || batchSizes.length === 0 || !batchSizes.every((b) => Number.isInteger(b) && b > 0))
+    throw new TrtnError('ERR_INVALID_ARG', `benchmark batchSizes must be a non-empty array of positive integers, got ${JSON.stringify(batchSizes)}`);
+  if (!(Number.isInteger(warmup) && warmup >= 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark warmup must be a non-negative integer, got ${warmup}`);
+  if (!(Number.isInteger(iterations) && iterations > 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark iterations must be a positive integer, got ${iterations}`);
+  return { ...options, batchSizes, warmup, iterations };
+}
+
+/** Run validated feeds in chunks of options.batch rows (default: all at once) and join the outputs' rows. */
+export async function inferInChunks(
+  feeds: Feeds, options: InferOptions, outputs: readonly TensorInfo[],
+  run: (chunk: Feeds, start: number, end: number) => Promise<Record<string, TensorData>>,
+): Promise<Record<string, TensorData>> {
+  if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'infer aborted before it started');
+  const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
+  const batch = options.batch ?? rows;
+  if (!Number.isInteger(batch) || batch <= 0) throw new TrtnError('ERR_INVALID_ARG', `infer batch must be a positive integer, got ${String(options.batch)}`);
+  const parts: Record<string, TensorData>[] = [];
+  for (let start = 0; start < rows; start += batch) {
+    if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', `infer aborted after ${start} of ${rows} rows`);
+    const end = Math.min(rows, start + batch);
+    const chunk: Feeds = {};
+    for (const [name, t] of Object.entries(feeds)) chunk[name] = start === 0 && end === rows ? t : sliceRows(t, start, end);
+    parts.push(await run(chunk, start, end));
+  }
+  const out: Record<string, TensorData> = {};
+  for (const o of outputs) out[o.name] = concatRows(parts.map((p) => p[o.name]!));
+  return out;
+}
+
 export class OnnxRuntimeEngine implements Engine {
   readonly backend = 'onnxruntime' as const;
   readonly precision: Precision;
@@ -107,35 +139,19 @@ export class OnnxRuntimeEngine implements Engine {
   infer(feeds: Feeds, options: InferOptions = {}): Promise<Record<string, TensorData>> {
     return this.#lifecycle.track('infer', async () => {
       validateFeeds(feeds, this.inputs);
-      if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'infer aborted before it started');
-      const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
-      const batch = options.batch ?? rows;
-      if (!Number.isInteger(batch) || batch <= 0) throw new TrtnError('ERR_INVALID_ARG', `infer batch must be a positive integer, got ${String(options.batch)}`);
-      const parts: Record<string, TensorData>[] = [];
-      for (let start = 0; start < rows; start += batch) {
-        if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', `infer aborted after ${start} of ${rows} rows`);
-        const end = Math.min(rows, start + batch);
-        const chunk: Feeds = {};
-        for (const [name, t] of Object.entries(feeds)) chunk[name] = start === 0 && end === rows ? t : sliceRows(t, start, end);
+      return inferInChunks(feeds, options, this.outputs, async (chunk, start, end) => {
         try {
-          parts.push(await this.#session.run(chunk));
+          return await this.#session.run(chunk);
         } catch (err) {
           throw asTrtnError(err, 'ERR_INFERENCE', `ONNX Runtime inference failed (rows ${start}..${end - 1})`);
         }
-      }
-      const out: Record<string, TensorData> = {};
-      for (const o of this.outputs) out[o.name] = concatRows(parts.map((p) => p[o.name]!));
-      return out;
+      });
     });
   }
 
   benchmark(options: BenchmarkOptions): Promise<BenchmarkResult> {
     return this.#lifecycle.track('benchmark', async () => {
-      const { batchSizes, warmup = 10, iterations = 50, signal, onProgress } = options ?? ({} as BenchmarkOptions);
-      if (!Array.isArray(batchSizes) || batchSizes.length === 0 || !batchSizes.every((b) => Number.isInteger(b) && b > 0))
-        throw new TrtnError('ERR_INVALID_ARG', `benchmark batchSizes must be a non-empty array of positive integers, got ${JSON.stringify(batchSizes)}`);
-      if (!(Number.isInteger(warmup) && warmup >= 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark warmup must be a non-negative integer, got ${warmup}`);
-      if (!(Number.isInteger(iterations) && iterations > 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark iterations must be a positive integer, got ${iterations}`);
+      const { batchSizes, warmup, iterations, signal, onProgress } = benchmarkSettings(options);
       const rows: BenchmarkRow[] = [];
       for (const [step, batchSize] of batchSizes.entries()) {
         if (signal?.aborted) throw new TrtnError('ERR_ABORTED', `benchmark aborted before batch ${batchSize}`);

@@ -13,7 +13,7 @@ import type {
 } from '../../engine/types.js';
 import { dtypeOfProtocol } from '../../serve/dtypes.js';
 import { BINARY_HEADER, decodeInferResponse, encodeInferRequest } from '../../serve/protocol.js';
-import { concatRows, sliceRows, syntheticFeed, validateFeeds } from '../onnxruntime/engine.js';
+import { benchmarkSettings, inferInChunks, syntheticFeed, validateFeeds } from '../onnxruntime/engine.js';
 
 const MODEL_URL = /^(https?:\/\/[^/?#]+)\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/?$/;
 
@@ -109,31 +109,14 @@ export class RemoteEngine implements Engine {
   infer(feeds: Feeds, options: InferOptions = {}): Promise<Record<string, TensorData>> {
     return this.#lifecycle.track('infer', async () => {
       validateFeeds(feeds, this.inputs);
-      if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'infer aborted before it started');
-      const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
-      const batch = options.batch ?? rows;
-      if (!Number.isInteger(batch) || batch <= 0) throw new TrtnError('ERR_INVALID_ARG', `infer batch must be a positive integer, got ${String(options.batch)}`);
-      const parts: Record<string, TensorData>[] = [];
-      for (let start = 0; start < rows; start += batch) {
-        const end = Math.min(rows, start + batch);
-        const chunk: Feeds = {};
-        for (const [name, t] of Object.entries(feeds)) chunk[name] = start === 0 && end === rows ? t : sliceRows(t, start, end);
-        parts.push(await this.#inferOnce(chunk, options.signal));
-      }
-      const out: Record<string, TensorData> = {};
-      for (const o of this.outputs) out[o.name] = concatRows(parts.map((p) => p[o.name]!));
-      return out;
+      return inferInChunks(feeds, options, this.outputs, (chunk) => this.#inferOnce(chunk, options.signal));
     });
   }
 
   /** Sequential requests per batch size, timed on this host's clock: latency includes the network and the server. */
   benchmark(options: BenchmarkOptions): Promise<BenchmarkResult> {
     return this.#lifecycle.track('benchmark', async () => {
-      const { batchSizes, warmup = 10, iterations = 50, signal, onProgress } = options ?? ({} as BenchmarkOptions);
-      if (!Array.isArray(batchSizes) || batchSizes.length === 0 || !batchSizes.every((b) => Number.isInteger(b) && b > 0))
-        throw new TrtnError('ERR_INVALID_ARG', `benchmark batchSizes must be a non-empty array of positive integers, got ${JSON.stringify(batchSizes)}`);
-      if (!(Number.isInteger(warmup) && warmup >= 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark warmup must be a non-negative integer, got ${warmup}`);
-      if (!(Number.isInteger(iterations) && iterations > 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark iterations must be a positive integer, got ${iterations}`);
+      const { batchSizes, warmup, iterations, signal, onProgress } = benchmarkSettings(options);
       const rows: BenchmarkRow[] = [];
       for (const [step, batchSize] of batchSizes.entries()) {
         if (signal?.aborted) throw new TrtnError('ERR_ABORTED', `benchmark aborted before batch ${batchSize}`);
