@@ -2,17 +2,19 @@
 // with and without dynamic_batching, served by `trt-node serve` in a child process on 127.0.0.1, driven by N
 // concurrent clients sending one Fashion-MNIST image per request (binary tensor data). Each run is bounded by a
 // request count and a time limit; every response is checked bit-equal against a local engine.infer of that image.
+// Both servers run side by side and the runs interleave (single, batched, then batched, single, ...) over --repeats
+// rounds, so a load that drifts during the benchmark weighs on both modes alike; figures are medians over rounds.
 //
-//   npx tsc -p tsconfig.json && node bench/serve-batching.mjs [--concurrency 1,4,16,32] [--requests 2000]
-//       [--seconds 10] [--model cnn] [--max-batch 32] [--preferred 8,16,32] [--delay-us 2000]
+//   npx tsc -p tsconfig.json && node bench/serve-batching.mjs [--concurrency 1,8,32] [--requests 800]
+//       [--seconds 6] [--repeats 3] [--model cnn] [--max-batch 32] [--preferred 8,16,32] [--delay-us 2000]
 import { spawn } from 'node:child_process';
 import { request, Agent } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, importLib, libDir, machineNote, normalizeImages, parseArgs, percentile, round, testImages, writeResult, IMAGE_BYTES } from './service/common.mjs';
 
-const args = parseArgs({ concurrency: '1,4,16,32', requests: 2000, seconds: 10, model: 'cnn', maxBatch: 32, preferred: '8,16,32', delayUs: 2000, payloads: 256, out: 'serve-batching' });
+const args = parseArgs({ concurrency: '1,8,32', requests: 800, seconds: 6, repeats: 3, model: 'cnn', maxBatch: 32, preferred: '8,16,32', delayUs: 2000, payloads: 256, out: 'serve-batching' });
 const levels = String(args.concurrency).split(',').map(Number);
 const { buildEngine, exportModelRepository } = await importLib('index.js');
 const { encodeInferRequest, decodeInferResponse } = await importLib('serve/protocol.js');
@@ -93,28 +95,39 @@ const results = {
   batched: { preferredBatchSize: preferred, maxQueueDelayMicroseconds: args.delayUs },
   machine: machineNote(), bounds: { requests: args.requests, seconds: args.seconds }, runs: [],
 };
+const modes = ['single', 'batched'];
+const servers = {};
 try {
-  for (const mode of ['single', 'batched']) {
-    const server = await startServer(join(dir, mode));
-    try {
-      for (const concurrency of levels) {
-        const row = { mode, loadAverage: (await import('node:os')).loadavg().map((l) => round(l)), ...(await drive(server.port, concurrency)) };
+  for (const mode of modes) servers[mode] = await startServer(join(dir, mode));
+  for (let round_ = 0; round_ < args.repeats; round_++) {
+    for (const concurrency of levels) {
+      for (const mode of round_ % 2 === 0 ? modes : [...modes].reverse()) {
+        const row = { mode, round: round_, loadAverage: loadavg().map((l) => round(l)), ...(await drive(servers[mode].port, concurrency)) };
         results.runs.push(row);
-        console.log(`${mode.padEnd(7)} c=${String(concurrency).padStart(2)}: ${row.imagesPerSecond} img/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, ${row.requests} requests, ${row.mismatches} mismatches, ${row.errors} errors, load ${row.loadAverage[0]}`);
+        console.log(`round ${round_} ${mode.padEnd(7)} c=${String(concurrency).padStart(2)}: ${row.imagesPerSecond} img/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, ${row.requests} requests, ${row.mismatches} mismatches, ${row.errors} errors, load ${row.loadAverage[0]}`);
       }
-    } finally {
-      server.child.kill('SIGTERM');
-      await new Promise((r) => server.child.once('exit', r));
     }
   }
 } finally {
+  for (const server of Object.values(servers)) {
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 
-// At each latency bound (every p99 observed), the best throughput each mode reaches without exceeding it.
-const bounds = [...new Set(results.runs.map((r) => r.latencyMs.p99))].sort((a, b) => a - b);
+const median = (xs) => percentile([...xs].sort((a, b) => a - b), 50);
+results.summary = modes.flatMap((mode) => levels.map((concurrency) => {
+  const rs = results.runs.filter((r) => r.mode === mode && r.concurrency === concurrency);
+  return { mode, concurrency, imagesPerSecond: median(rs.map((r) => r.imagesPerSecond)), p50Ms: median(rs.map((r) => r.latencyMs.p50)), p99Ms: median(rs.map((r) => r.latencyMs.p99)), rounds: rs.length };
+}));
+console.log('medians over rounds:');
+for (const r of results.summary) console.log(`  ${r.mode.padEnd(7)} c=${String(r.concurrency).padStart(2)}: ${r.imagesPerSecond} img/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`);
+
+// At each latency bound (every median p99), the best throughput each mode reaches without exceeding it.
+const bounds = [...new Set(results.summary.map((r) => r.p99Ms))].sort((a, b) => a - b);
 results.atLatencyBound = bounds.map((bound) => {
-  const best = (mode) => Math.max(0, ...results.runs.filter((r) => r.mode === mode && r.latencyMs.p99 <= bound).map((r) => r.imagesPerSecond));
+  const best = (mode) => Math.max(0, ...results.summary.filter((r) => r.mode === mode && r.p99Ms <= bound).map((r) => r.imagesPerSecond));
   return { p99BoundMs: bound, singleImagesPerSecond: best('single'), batchedImagesPerSecond: best('batched') };
 });
 for (const b of results.atLatencyBound) console.log(`p99 <= ${b.p99BoundMs} ms: single ${b.singleImagesPerSecond} img/s, batched ${b.batchedImagesPerSecond} img/s`);
