@@ -61,22 +61,22 @@ function flatten(data: unknown, out: unknown[]): void {
 const INT_RANGE: Partial<Record<DType, [number, number]>> = { int8: [-128, 127], uint8: [0, 255], int32: [-(2 ** 31), 2 ** 31 - 1], int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] };
 
 /** JSON tensor data (nested or flat) into a typed array of `dtype`, each element checked. */
-function fromJsonData(data: unknown, dtype: DType, n: number, tensor: string): TypedArray {
-  if (!Array.isArray(data)) throw protocolError(400, 'ERR_INVALID_ARG', `input '${tensor}': "data" must be an array`, tensor);
+function fromJsonData(data: unknown, dtype: DType, n: number, tensor: string, role = 'input'): TypedArray {
+  if (!Array.isArray(data)) throw protocolError(400, 'ERR_INVALID_ARG', `${role} '${tensor}': "data" must be an array`, tensor);
   const flat: unknown[] = [];
   flatten(data, flat);
-  if (flat.length !== n) throw protocolError(400, 'ERR_SHAPE', `input '${tensor}' has ${flat.length} elements; its shape needs ${n}`, tensor);
+  if (flat.length !== n) throw protocolError(400, 'ERR_SHAPE', `${role} '${tensor}' has ${flat.length} elements; its shape needs ${n}`, tensor);
   const out = new (arrayType(dtype))(n);
   const range = INT_RANGE[dtype];
   for (let i = 0; i < n; i++) {
     const v = flat[i];
     if (dtype === 'bool') {
-      if (typeof v !== 'boolean') throw protocolError(400, 'ERR_DTYPE', `input '${tensor}' element ${i} is ${JSON.stringify(v)}; BOOL takes true or false`, tensor);
+      if (typeof v !== 'boolean') throw protocolError(400, 'ERR_DTYPE', `${role} '${tensor}' element ${i} is ${JSON.stringify(v)}; BOOL takes true or false`, tensor);
       out[i] = v ? 1 : 0;
     } else if (typeof v !== 'number') {
-      throw protocolError(400, 'ERR_DTYPE', `input '${tensor}' element ${i} is ${JSON.stringify(v)}; ${protocolType(dtype)} takes numbers`, tensor);
+      throw protocolError(400, 'ERR_DTYPE', `${role} '${tensor}' element ${i} is ${JSON.stringify(v)}; ${protocolType(dtype)} takes numbers`, tensor);
     } else if (range) {
-      if (!(Number.isInteger(v) && v >= range[0] && v <= range[1])) throw protocolError(400, 'ERR_DTYPE', `input '${tensor}' element ${i} (${v}) is not a ${protocolType(dtype)} value`, tensor);
+      if (!(Number.isInteger(v) && v >= range[0] && v <= range[1])) throw protocolError(400, 'ERR_DTYPE', `${role} '${tensor}' element ${i} (${v}) is not a ${protocolType(dtype)} value`, tensor);
       if (dtype === 'int64') (out as BigInt64Array)[i] = BigInt(v);
       else out[i] = v;
     } else {
@@ -234,7 +234,7 @@ export function decodeInferResponse(body: Uint8Array, headerLength: string | und
       offset += size as number;
     } else {
       try {
-        data = fromJsonData(o.data, dtype, n, o.name);
+        data = fromJsonData(o.data, dtype, n, o.name, 'output');
       } catch (err) {
         throw bad((err as Error).message);
       }

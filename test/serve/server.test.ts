@@ -216,3 +216,34 @@ describe('bad requests get {"error"} with a 4xx and the server keeps serving', (
 function rowsOfZeros(): TensorData {
   return { data: new Float32Array(784), dims: [1, 1, 28, 28], dtype: 'float32' };
 }
+
+describe('trt-node serve', () => {
+  it('serves the repository until SIGTERM, then closes', async () => {
+    const { createProgram } = await import('../../lib/cli/main.js');
+    const { vi } = await import('vitest');
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const running = createProgram().parseAsync(['node', 'trt-node', 'serve', '--repository', dir, '--port', '0']);
+      let url: string | undefined;
+      for (let i = 0; i < 600 && !url; i++) {
+        url = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(lines.join(''))?.[1];
+        if (!url) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(url).toBeDefined();
+      expect((await fetch(`${url}/v2/health/ready`)).status).toBe(200);
+      const meta = await (await fetch(`${url}/v2/models/plain`)).json();
+      expect(meta.name).toBe('plain');
+      process.emit('SIGTERM');
+      await running;
+      await expect(fetch(`${url}/v2/health/live`)).rejects.toThrow();
+    } finally {
+      spy.mockRestore();
+      stderr.mockRestore();
+    }
+  });
+});
