@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { TrtnError } from '../errors.js';
 import { serve } from '../serve/server.js';
+import { formatEndpointPerf, measureEndpoint } from '../serve/perf.js';
 import { positiveInt } from './progress.js';
 
 interface ServeCliOptions {
@@ -36,4 +38,20 @@ export function registerServe(program: Command): Command {
       });
       await server.close();
     });
+}
+
+/** `trt-node bench --endpoint <model url> [--concurrency 1,8] [-b 1,8] [--iterations n] [--warmup n] [--json]`. */
+export async function benchEndpointAction(flags: { endpoint: string; concurrency?: string; batchSizes?: string; iterations?: string; warmup?: string; json?: boolean }): Promise<void> {
+  const list = (flag: string, v: string | undefined, fallback: number[]): number[] => {
+    if (v === undefined) return fallback;
+    const xs = v.split(',').map((x) => Number(x.trim()));
+    if (!xs.every((x) => Number.isInteger(x) && x > 0)) throw new TrtnError('ERR_INVALID_ARG', `Expected comma-separated positive integers for --${flag} but received ${JSON.stringify(v)}`);
+    return xs;
+  };
+  const one = (flag: string, v: string | undefined): number | undefined => (v === undefined ? undefined : list(flag, v, [])[0]);
+  const result = await measureEndpoint(flags.endpoint, {
+    batchSizes: list('batch-sizes', flags.batchSizes, [1]), concurrency: list('concurrency', flags.concurrency, [1]),
+    requests: one('iterations', flags.iterations), warmup: flags.warmup === '0' ? 0 : one('warmup', flags.warmup),
+  });
+  process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatEndpointPerf(result)}\n`);
 }

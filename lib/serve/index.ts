@@ -3,3 +3,4 @@ export { exportModelRepository, modelConfigFor, preferredBatchSizes, readModelRe
 export { parseModelConfig, formatModelConfig, validateModelConfig, type ModelConfig, type TensorConfig, type DynamicBatchingConfig, type InstanceGroupConfig, type VersionPolicy } from './model-config.js';
 export { serve, type ServeOptions, type ModelServer, type ServedModelInfo } from './server.js';
 export { DynamicBatcher, type BatcherOptions, type BatcherStats } from './batcher.js';
+export { measureEndpoint, formatEndpointPerf, type EndpointPerfOptions, type EndpointPerfRow } from './perf.js';

@@ -247,3 +247,24 @@ describe('trt-node serve', () => {
     }
   });
 });
+
+describe('trt-node bench --endpoint', () => {
+  it('measures a served model with concurrent clients (perf_analyzer style)', async () => {
+    const { createProgram } = await import('../../lib/cli/main.js');
+    const { vi } = await import('vitest');
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    try {
+      await createProgram().parseAsync(['node', 'trt-node', 'bench', '--endpoint', `${server.url}/v2/models/cnn`, '-b', '1,4', '--concurrency', '1,4', '--iterations', '8', '--warmup', '1', '--json']);
+    } finally {
+      spy.mockRestore();
+    }
+    const result = JSON.parse(out);
+    expect(result.rows.map((r: { batchSize: number; concurrency: number; requests: number }) => [r.batchSize, r.concurrency, r.requests])).toEqual([[1, 1, 8], [1, 4, 8], [4, 1, 8], [4, 4, 8]]);
+    for (const r of result.rows) expect(r.throughput > 0 && r.latencyMs.p99 >= r.latencyMs.median).toBe(true);
+    await expect(createProgram().parseAsync(['node', 'trt-node', 'bench', '--endpoint', `${server.url}/v2/models/cnn`, '--concurrency', '0'])).rejects.toThrow(/positive integers for --concurrency/);
+  });
+});
