@@ -91,6 +91,36 @@ describe('exportModelRepository', () => {
   });
 });
 
+describe('exporting a TensorRT engine', () => {
+  // No TensorRT here: a stand-in with a TensorRT engine's metadata (an optimization profile on the batch dimension).
+  const plan = new Uint8Array([1, 2, 3, 4]);
+  const trt = {
+    backend: 'tensorrt', precision: 'int8', path: 'implicit-int8',
+    inputs: [{ name: 'images', dtype: 'float16', shape: [-1, 3, 224, 224], profile: { min: [1, 3, 224, 224], opt: [8, 3, 224, 224], max: [16, 3, 224, 224] } }],
+    outputs: [{ name: 'scores', dtype: 'float32', shape: [-1, 1000] }],
+    serialize: () => plan,
+  } as unknown as Engine;
+
+  it('writes model.plan, tensorrt_plan, KIND_GPU, and max_batch_size from the profile', async () => {
+    const out = await exportModelRepository(trt, dir, { name: 'trt' });
+    expect(out.modelFile).toBe(join(dir, 'trt', '1', 'model.plan'));
+    expect(new Uint8Array(readFileSync(out.modelFile))).toEqual(plan);
+    const config = parseModelConfig(readFileSync(out.configFile, 'utf8'));
+    expect(config.platform).toBe('tensorrt_plan');
+    expect(config.maxBatchSize).toBe(16);
+    expect(config.input).toEqual([{ name: 'images', dataType: 'TYPE_FP16', dims: [3, 224, 224] }]);
+    expect(config.instanceGroup).toEqual([{ count: 1, kind: 'KIND_GPU' }]);
+    expect(await code(exportModelRepository(trt, dir, { name: 'trt', maxBatch: 32 }))).toMatch(/ERR_INVALID_ARG: .*at most the engine profile's largest batch \(16\)/);
+  });
+
+  it('a fixed batch dimension exports with max_batch_size 0 and cannot batch', async () => {
+    const fixed = { ...trt, inputs: [{ name: 'images', dtype: 'float32', shape: [1, 3, 8, 8] }], outputs: [{ name: 'scores', dtype: 'float32', shape: [1, 10] }], serialize: () => plan } as unknown as Engine;
+    const out = await exportModelRepository(fixed, dir, { name: 'fixed' });
+    expect([out.config.maxBatchSize, out.config.input[0]!.dims]).toEqual([0, [1, 3, 8, 8]]);
+    expect(await code(exportModelRepository(fixed, dir, { name: 'fixed', maxBatch: 4 }))).toMatch(/ERR_SHAPE: tensor 'images' has a fixed first dimension \(1\)/);
+  });
+});
+
 describe('preferred batch sizes from a study', () => {
   const cell = (batchSize: number, p99: number, throughput: number, model = 'm', column = 'fp32') =>
     ({ input: 'i', inputShape: [1, 28, 28], model, modelSource: model, precision: 'fp32', backend: 'onnxruntime', column, batchSize, status: 'ok', latencyMs: { mean: p99, median: p99, p90: p99, p99, min: p99, max: p99 }, throughput });
