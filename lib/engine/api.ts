@@ -25,7 +25,7 @@ export async function loadEngine(serialized: ModelSource, options: LoadOptions =
   if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options);
   if (options.backend !== undefined && !is.oneOf(options.backend, BACKENDS)) throw invalid('backend', `one of ${BACKENDS.join(', ')}`, options.backend);
   // A model URL of the Open Inference Protocol names no file: backend 'auto' routes it to 'remote'.
-  const requested = options.backend === undefined || options.backend === 'auto' ? (/^https?:\/\//.test(serialized as string) ? 'remote' : 'auto') : options.backend;
+  const requested = options.backend === undefined || options.backend === 'auto' ? (typeof serialized === 'string' && /^https?:\/\//.test(serialized) ? 'remote' : 'auto') : options.backend;
   if (requested !== 'auto') {
     const backend = await resolveBackend(requested, options.logger);
     return backend.loadEngine(serialized, options);
