@@ -1,12 +1,12 @@
-// Dynamic batching over the Open Inference Protocol: the same model exported twice into a Triton model repository,
-// with and without dynamic_batching, served by `trt-node serve` in a child process on 127.0.0.1, driven by N
+// Dynamic batching over the Open Inference Protocol: the same model exported three times into Triton model
+// repositories, without dynamic_batching and with two batcher settings, served by `trt-node serve` in a child process on 127.0.0.1, driven by N
 // concurrent clients sending one Fashion-MNIST image per request (binary tensor data). Each run is bounded by a
 // request count and a time limit; every response is checked bit-equal against a local engine.infer of that image.
-// Both servers run side by side and the runs interleave (single, batched, then batched, single, ...) over --repeats
-// rounds, so a load that drifts during the benchmark weighs on both modes alike; figures are medians over rounds.
+// The servers run side by side and the runs interleave (single, batched, then batched, single, ...) over --repeats
+// rounds, so a load that drifts during the benchmark weighs on every mode alike; figures are medians over rounds.
 //
 //   npx tsc -p tsconfig.json && node bench/serve-batching.mjs [--concurrency 1,8,32] [--requests 800]
-//       [--seconds 6] [--repeats 3] [--model cnn] [--max-batch 32] [--preferred 8,16,32] [--delay-us 2000]
+//       [--seconds 6] [--repeats 3] [--model cnn] [--max-batch 32] [--preferred 8,16,32|none] [--delay-us 2000]
 import { spawn } from 'node:child_process';
 import { request, Agent } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,9 +29,11 @@ const engine = await buildEngine(fixture(args.model), { precision: 'fp32', backe
 const references = [];
 for (const f of feeds) references.push((await engine.infer(f)).logits.data);
 const dir = mkdtempSync(join(tmpdir(), 'trtn-serve-bench-'));
-const preferred = String(args.preferred).split(',').map(Number);
-await exportModelRepository(engine, join(dir, 'batched'), { name: args.model, maxBatch: args.maxBatch, dynamicBatching: { preferredBatchSizes: preferred, maxQueueDelayMicroseconds: args.delayUs } });
-await exportModelRepository(engine, join(dir, 'single'), { name: args.model, maxBatch: args.maxBatch });
+const preferred = args.preferred === 'none' ? [] : String(args.preferred).split(',').map(Number);
+// single: no dynamic_batching; batched: preferred sizes and a queue delay; batched-nodelay: dynamic_batching { } with
+// delay 0, which batches only what queued while the instance was busy (it never waits).
+const modeBatching = { single: undefined, batched: { preferredBatchSizes: preferred, maxQueueDelayMicroseconds: args.delayUs }, 'batched-nodelay': { preferredBatchSizes: [], maxQueueDelayMicroseconds: 0 } };
+for (const [mode, dynamicBatching] of Object.entries(modeBatching)) await exportModelRepository(engine, join(dir, mode), { name: args.model, maxBatch: args.maxBatch, dynamicBatching });
 await engine[Symbol.asyncDispose]();
 
 function startServer(repository) {
@@ -92,19 +94,19 @@ async function drive(port, concurrency) {
 const results = {
   benchmark: 'dynamic batching over the Open Inference Protocol (trt-node serve, loopback, 1 image per request, binary tensor data)',
   model: args.model, backend: 'onnxruntime (CPU), 1 instance', maxBatchSize: args.maxBatch,
-  batched: { preferredBatchSize: preferred, maxQueueDelayMicroseconds: args.delayUs },
+  modes: Object.fromEntries(Object.entries(modeBatching).map(([m, d]) => [m, d ?? 'no dynamic_batching'])),
   machine: machineNote(), bounds: { requests: args.requests, seconds: args.seconds }, runs: [],
 };
-const modes = ['single', 'batched'];
+const modes = Object.keys(modeBatching);
 const servers = {};
 try {
   for (const mode of modes) servers[mode] = await startServer(join(dir, mode));
   for (let round_ = 0; round_ < args.repeats; round_++) {
     for (const concurrency of levels) {
-      for (const mode of round_ % 2 === 0 ? modes : [...modes].reverse()) {
+      for (const mode of round_ % 2 === 0 ? modes : [...modes].reverse()) { // alternate the order between rounds
         const row = { mode, round: round_, loadAverage: loadavg().map((l) => round(l)), ...(await drive(servers[mode].port, concurrency)) };
         results.runs.push(row);
-        console.log(`round ${round_} ${mode.padEnd(7)} c=${String(concurrency).padStart(2)}: ${row.imagesPerSecond} img/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, ${row.requests} requests, ${row.mismatches} mismatches, ${row.errors} errors, load ${row.loadAverage[0]}`);
+        console.log(`round ${round_} ${mode.padEnd(15)} c=${String(concurrency).padStart(2)}: ${row.imagesPerSecond} img/s, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, ${row.requests} requests, ${row.mismatches} mismatches, ${row.errors} errors, load ${row.loadAverage[0]}`);
       }
     }
   }
@@ -122,15 +124,15 @@ results.summary = modes.flatMap((mode) => levels.map((concurrency) => {
   return { mode, concurrency, imagesPerSecond: median(rs.map((r) => r.imagesPerSecond)), p50Ms: median(rs.map((r) => r.latencyMs.p50)), p99Ms: median(rs.map((r) => r.latencyMs.p99)), rounds: rs.length };
 }));
 console.log('medians over rounds:');
-for (const r of results.summary) console.log(`  ${r.mode.padEnd(7)} c=${String(r.concurrency).padStart(2)}: ${r.imagesPerSecond} img/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`);
+for (const r of results.summary) console.log(`  ${r.mode.padEnd(15)} c=${String(r.concurrency).padStart(2)}: ${r.imagesPerSecond} img/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`);
 
 // At each latency bound (every median p99), the best throughput each mode reaches without exceeding it.
 const bounds = [...new Set(results.summary.map((r) => r.p99Ms))].sort((a, b) => a - b);
 results.atLatencyBound = bounds.map((bound) => {
   const best = (mode) => Math.max(0, ...results.summary.filter((r) => r.mode === mode && r.p99Ms <= bound).map((r) => r.imagesPerSecond));
-  return { p99BoundMs: bound, singleImagesPerSecond: best('single'), batchedImagesPerSecond: best('batched') };
+  return { p99BoundMs: bound, imagesPerSecond: Object.fromEntries(modes.map((m) => [m, best(m)])) };
 });
-for (const b of results.atLatencyBound) console.log(`p99 <= ${b.p99BoundMs} ms: single ${b.singleImagesPerSecond} img/s, batched ${b.batchedImagesPerSecond} img/s`);
+for (const b of results.atLatencyBound) console.log(`p99 <= ${b.p99BoundMs} ms: ${modes.map((m) => `${m} ${b.imagesPerSecond[m]}`).join(', ')} img/s`);
 console.log(`wrote ${writeResult(args.out, results)}`);
 const bad = results.runs.reduce((n, r) => n + r.mismatches + r.errors, 0);
 if (bad > 0) {
