@@ -34,3 +34,7 @@ export { measurePlacement, ortTimer, type MeasuredPlacementOptions, type Placeme
 // Backend specifics users may inspect.
 export { planPrecision, recognisesPlan, trtRuntimeInfo, tensorRtAvailability, type PrecisionPlan, type PrecisionPath } from './backends/tensorrt/index.js';
 export { Lifecycle } from './engine/lifecycle.js';
+
+// Serving: Triton model repositories, the Open Inference Protocol server, and the remote engine.
+export * from './serve/index.js';
+export { RemoteEngine } from './backends/remote/index.js';

@@ -3,6 +3,7 @@
 // which its explicit-precision paths (TensorRT 11.x; 'percentile' on 8.6/10.x) build from.
 import { setExplicitModelConverters } from './tensorrt/index.js';
 import './onnxruntime/index.js';
+import './remote/index.js';
 import { int8OptionsFromBuild, quantizeModel } from '../quantize/index.js';
 import { serializeModel } from '../onnx/io.js';
 

@@ -8,6 +8,7 @@ import { writeReports } from '../bench/report/write.js';
 import { toMarkdown } from '../bench/report/markdown.js';
 import { createProgressReporter } from '../bench/progress.js';
 import type { Logger } from '../engine/types.js';
+import { benchEndpointAction } from './serve.js';
 
 export interface BenchFlags {
   config?: string;
@@ -122,5 +123,7 @@ export function registerBench(program: Command): Command {
     .option('-o, --out <dir>', 'write results.json, results.csv, report.md, report.html and charts/ here')
     .option('--json', 'print results.json to stdout, no progress')
     .option('--verbose', 'log backend choices and skipped cells to stderr')
-    .action(benchAction);
+    .option('--endpoint <url>', 'measure a served model instead (http://host:port/v2/models/<name>): -b, --iterations (requests), --warmup, --concurrency')
+    .option('--concurrency <list>', 'with --endpoint: comma-separated concurrent clients (default 1)')
+    .action((flags: BenchFlags & { endpoint?: string; concurrency?: string }) => (flags.endpoint ? benchEndpointAction({ ...flags, endpoint: flags.endpoint }) : benchAction(flags)));
 }

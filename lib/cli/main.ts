@@ -12,6 +12,8 @@ import { registerReport } from './report.js';
 import { registerCalibrate } from './calibrate.js';
 import { registerQuantize } from './quantize.js';
 import { registerEval } from './eval.js';
+import { registerExport } from './export.js';
+import { registerServe } from './serve.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
 
@@ -25,6 +27,8 @@ export function createProgram(): Command {
   registerEval(program);
   registerBench(program);
   registerReport(program);
+  registerExport(program);
+  registerServe(program);
   return program;
 }
 

@@ -24,8 +24,10 @@ export async function loadEngine(serialized: ModelSource, options: LoadOptions =
   checkSource(serialized, 'plan');
   if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options);
   if (options.backend !== undefined && !is.oneOf(options.backend, BACKENDS)) throw invalid('backend', `one of ${BACKENDS.join(', ')}`, options.backend);
-  if (options.backend !== undefined && options.backend !== 'auto') {
-    const backend = await resolveBackend(options.backend, options.logger);
+  // A model URL of the Open Inference Protocol names no file: backend 'auto' routes it to 'remote'.
+  const requested = options.backend === undefined || options.backend === 'auto' ? (typeof serialized === 'string' && /^https?:\/\//.test(serialized) ? 'remote' : 'auto') : options.backend;
+  if (requested !== 'auto') {
+    const backend = await resolveBackend(requested, options.logger);
     return backend.loadEngine(serialized, options);
   }
   let bytes: Uint8Array;

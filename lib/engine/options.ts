@@ -106,7 +106,7 @@ export function parseBytes(value: number | string, name = 'workspace'): number {
 }
 
 export const PRECISIONS = ['fp32', 'fp16', 'int8', 'best'] as const;
-export const BACKENDS = ['auto', 'tensorrt', 'onnxruntime'] as const;
+export const BACKENDS = ['auto', 'tensorrt', 'onnxruntime', 'remote'] as const;
 export const CALIB_ALGORITHMS = ['entropy', 'minmax', 'percentile', 'legacy-entropy'] as const;
 
 /** Validate user build options; returns a normalised copy. Throws ERR_INVALID_ARG naming the option. */

@@ -33,7 +33,7 @@ export interface TensorInfo {
 }
 
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'best';
-export type BackendName = 'tensorrt' | 'onnxruntime';
+export type BackendName = 'tensorrt' | 'onnxruntime' | 'remote';
 export type Severity = 'error' | 'warning' | 'info' | 'verbose';
 export type Logger = (severity: Severity, message: string) => void;
 

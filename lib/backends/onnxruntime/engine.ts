@@ -50,12 +50,12 @@ export function validateFeeds(feeds: unknown, inputs: readonly TensorInfo[]): as
   }
 }
 
-function sliceRows(t: TensorData, start: number, end: number): TensorData {
+export function sliceRows(t: TensorData, start: number, end: number): TensorData {
   const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
   return { data: t.data.subarray(start * per, end * per) as TensorData['data'], dims: [end - start, ...t.dims.slice(1)], dtype: t.dtype };
 }
 
-function concatRows(parts: TensorData[]): TensorData {
+export function concatRows(parts: TensorData[]): TensorData {
   if (parts.length === 1) return parts[0]!;
   const total = parts.reduce((a, p) => a + p.data.length, 0);
   const Ctor = parts[0]!.data.constructor as new (n: number) => TensorData['data'];
@@ -68,13 +68,45 @@ function concatRows(parts: TensorData[]): TensorData {
   return { data, dims: [parts.reduce((a, p) => a + (p.dims[0] ?? 0), 0), ...parts[0]!.dims.slice(1)], dtype: parts[0]!.dtype };
 }
 
-function syntheticFeed(info: TensorInfo, batch: number): TensorData {
+export function syntheticFeed(info: TensorInfo, batch: number): TensorData {
   const dims = info.shape.map((d, i) => (i === 0 && (typeof d !== 'number' || d < 0) ? batch : typeof d === 'number' && d > 0 ? d : 1));
   const count = dims.reduce((a, b) => a * b, 1);
   const Ctor = { float32: Float32Array, float16: Uint16Array, int8: Int8Array, uint8: Uint8Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array }[info.dtype];
   const data = new Ctor(count);
   if (data instanceof Float32Array) for (let i = 0; i < count; i++) data[i] = Math.sin(i * 12.9898) * 1.5;
   return { data, dims, dtype: info.dtype };
+}
+
+/** Benchmark options validated, with their defaults (10 warm-up and 50 timed runs per batch size). */
+export function benchmarkSettings(options: BenchmarkOptions): Required<Pick<BenchmarkOptions, 'batchSizes' | 'warmup' | 'iterations'>> & BenchmarkOptions {
+  const { batchSizes, warmup = 10, iterations = 50 } = options ?? ({} as BenchmarkOptions);
+  if (!Array.isArray(batchSizes) || batchSizes.length === 0 || !batchSizes.every((b) => Number.isInteger(b) && b > 0))
+    throw new TrtnError('ERR_INVALID_ARG', `benchmark batchSizes must be a non-empty array of positive integers, got ${JSON.stringify(batchSizes)}`);
+  if (!(Number.isInteger(warmup) && warmup >= 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark warmup must be a non-negative integer, got ${warmup}`);
+  if (!(Number.isInteger(iterations) && iterations > 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark iterations must be a positive integer, got ${iterations}`);
+  return { ...options, batchSizes, warmup, iterations };
+}
+
+/** Run validated feeds in chunks of options.batch rows (default: all at once) and join the outputs' rows. */
+export async function inferInChunks(
+  feeds: Feeds, options: InferOptions, outputs: readonly TensorInfo[],
+  run: (chunk: Feeds, start: number, end: number) => Promise<Record<string, TensorData>>,
+): Promise<Record<string, TensorData>> {
+  if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'infer aborted before it started');
+  const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
+  const batch = options.batch ?? rows;
+  if (!Number.isInteger(batch) || batch <= 0) throw new TrtnError('ERR_INVALID_ARG', `infer batch must be a positive integer, got ${String(options.batch)}`);
+  const parts: Record<string, TensorData>[] = [];
+  for (let start = 0; start < rows; start += batch) {
+    if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', `infer aborted after ${start} of ${rows} rows`);
+    const end = Math.min(rows, start + batch);
+    const chunk: Feeds = {};
+    for (const [name, t] of Object.entries(feeds)) chunk[name] = start === 0 && end === rows ? t : sliceRows(t, start, end);
+    parts.push(await run(chunk, start, end));
+  }
+  const out: Record<string, TensorData> = {};
+  for (const o of outputs) out[o.name] = concatRows(parts.map((p) => p[o.name]!));
+  return out;
 }
 
 export class OnnxRuntimeEngine implements Engine {
@@ -107,35 +139,19 @@ export class OnnxRuntimeEngine implements Engine {
   infer(feeds: Feeds, options: InferOptions = {}): Promise<Record<string, TensorData>> {
     return this.#lifecycle.track('infer', async () => {
       validateFeeds(feeds, this.inputs);
-      if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'infer aborted before it started');
-      const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
-      const batch = options.batch ?? rows;
-      if (!Number.isInteger(batch) || batch <= 0) throw new TrtnError('ERR_INVALID_ARG', `infer batch must be a positive integer, got ${String(options.batch)}`);
-      const parts: Record<string, TensorData>[] = [];
-      for (let start = 0; start < rows; start += batch) {
-        if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', `infer aborted after ${start} of ${rows} rows`);
-        const end = Math.min(rows, start + batch);
-        const chunk: Feeds = {};
-        for (const [name, t] of Object.entries(feeds)) chunk[name] = start === 0 && end === rows ? t : sliceRows(t, start, end);
+      return inferInChunks(feeds, options, this.outputs, async (chunk, start, end) => {
         try {
-          parts.push(await this.#session.run(chunk));
+          return await this.#session.run(chunk);
         } catch (err) {
           throw asTrtnError(err, 'ERR_INFERENCE', `ONNX Runtime inference failed (rows ${start}..${end - 1})`);
         }
-      }
-      const out: Record<string, TensorData> = {};
-      for (const o of this.outputs) out[o.name] = concatRows(parts.map((p) => p[o.name]!));
-      return out;
+      });
     });
   }
 
   benchmark(options: BenchmarkOptions): Promise<BenchmarkResult> {
     return this.#lifecycle.track('benchmark', async () => {
-      const { batchSizes, warmup = 10, iterations = 50, signal, onProgress } = options ?? ({} as BenchmarkOptions);
-      if (!Array.isArray(batchSizes) || batchSizes.length === 0 || !batchSizes.every((b) => Number.isInteger(b) && b > 0))
-        throw new TrtnError('ERR_INVALID_ARG', `benchmark batchSizes must be a non-empty array of positive integers, got ${JSON.stringify(batchSizes)}`);
-      if (!(Number.isInteger(warmup) && warmup >= 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark warmup must be a non-negative integer, got ${warmup}`);
-      if (!(Number.isInteger(iterations) && iterations > 0)) throw new TrtnError('ERR_INVALID_ARG', `benchmark iterations must be a positive integer, got ${iterations}`);
+      const { batchSizes, warmup, iterations, signal, onProgress } = benchmarkSettings(options);
       const rows: BenchmarkRow[] = [];
       for (const [step, batchSize] of batchSizes.entries()) {
         if (signal?.aborted) throw new TrtnError('ERR_ABORTED', `benchmark aborted before batch ${batchSize}`);
