@@ -1,2 +1,3 @@
 export * from './architectures.js';
 export { seededRandom } from './builder.js';
+export { hardenModel, type HardenOptions, type HardenReport } from './hard.js';

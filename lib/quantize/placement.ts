@@ -14,12 +14,13 @@
  * calibration with placeholder scales, and calibration then collects exactly what the chosen placement needs.
  * Every region left float is reported with the two measured times.
  */
-import * as ort from 'onnxruntime-node';
 import { asTrtnError, TrtnError } from '../errors.js';
 import { inferShapes } from '../onnx/check.js';
 import { feedInputs, findInitializer } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
+import type { TensorData } from '../engine/types.js';
+import { WorkerSession } from '../backends/onnxruntime/session.js';
 import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdqForTarget, type QdqOptions, type QdqPlan } from '../onnx/qdq.js';
 
 export interface MeasuredPlacementOptions {
@@ -116,7 +117,7 @@ function computeCost(model: OnnxModel, nodes: string[]): Map<string, number> {
 }
 
 /** The timing input: a batch from the model's static input shape, values in [0, 1). */
-function timingFeed(model: OnnxModel, batch: number): { name: string; tensor: ort.Tensor } {
+function timingFeed(model: OnnxModel, batch: number): { name: string; tensor: TensorData } {
   const inputs = feedInputs(model.graph);
   if (inputs.length !== 1) throw new TrtnError('ERR_ONNX_MODEL', `measured placement needs a model with one input; this one has ${inputs.length}`);
   const v = inputs[0]!;
@@ -132,42 +133,37 @@ function timingFeed(model: OnnxModel, batch: number): { name: string; tensor: or
     s = (s * 1664525 + 1013904223) >>> 0;
     data[i] = s / 4294967296;
   }
-  return { name: v.name, tensor: new ort.Tensor('float32', data, dims) };
+  return { name: v.name, tensor: { data, dims, dtype: 'float32' } };
 }
 
 /**
- * The default timer: an ONNX Runtime session per candidate (graph optimizations 'all', `threads` intra-op threads,
- * the Q/DQ models with ORT_DISABLED_OPTIMIZERS off as the backend runs them); one figure is the lower quartile of
- * `iterations` runs after 2 warm-up runs, i.e. what the model takes when the machine lets it run (load only adds).
+ * The default timer: an ONNX Runtime session per candidate in a worker (WorkerSession: the event loop of an int8
+ * build stays free, as the README promises), graph optimizations 'all', `threads` intra-op threads, the Q/DQ models
+ * with ORT_DISABLED_OPTIMIZERS off as the backend runs them; one figure is the lower quartile of `iterations` runs
+ * timed inside the worker after 2 warm-up runs, i.e. what the model takes when the machine lets it run (load only
+ * adds).
  */
 export function ortTimer(model: OnnxModel, batch: number, threads: number | undefined, iterations: number): PlacementTimer {
   const feed = timingFeed(model, batch);
   const feeds = { [feed.name]: feed.tensor };
   return async (candidate, { int8 }) => {
-    let session: ort.InferenceSession;
+    let session: WorkerSession;
     try {
-      session = await ort.InferenceSession.create(serializeModel(candidate), {
-        graphOptimizationLevel: 'all',
-        ...(threads ? { intraOpNumThreads: threads } : {}),
-        interOpNumThreads: 1,
-        ...(int8 ? { extra: { 'optimization.disable_specified_optimizers': ORT_DISABLED_OPTIMIZERS.join(';') } } : {}),
+      session = await WorkerSession.open(serializeModel(candidate), {
+        graphOptimization: 'all',
+        ...(threads ? { intraOpThreads: threads } : {}),
+        interOpThreads: 1,
+        ...(int8 ? { disabledOptimizers: ORT_DISABLED_OPTIMIZERS } : {}),
       });
     } catch (err) {
       throw asTrtnError(err, 'ERR_ONNX_PARSE', 'ONNX Runtime rejected a placement candidate');
     }
     return {
       async time() {
-        for (let i = 0; i < 2; i++) await session.run(feeds);
-        const times: number[] = [];
-        for (let i = 0; i < iterations; i++) {
-          const t0 = performance.now();
-          await session.run(feeds);
-          times.push(performance.now() - t0);
-        }
-        times.sort((x, y) => x - y);
+        const times = Array.from(await session.bench(feeds, 2, iterations)).sort((x, y) => x - y);
         return times[Math.floor((times.length - 1) / 4)]!;
       },
-      release: () => session.release(),
+      release: () => session.close(),
     };
   };
 }
