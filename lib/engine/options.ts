@@ -18,7 +18,7 @@ export interface CalibOptions {
   equalize?: boolean;
   /** SmoothQuant-style smoothing alpha for Gemm/MatMul inputs (default 0.5), or false. Needs data; off with a cache. */
   smooth?: number | false;
-  /** Bias correction of quantized layers (default true; needs data). */
+  /** Bias correction of quantized layers (default true; needs data; off with a cache, which must rebuild the same model). */
   biasCorrection?: boolean;
   /**
    * Keep float the fewest layers that hold top-1 on `data` (labelled, held out) within `maxDrop` (a fraction:

@@ -68,7 +68,10 @@ export interface QuantizeOptions {
    * without it) or when a cache is written (a later build reading it has no data to smooth with).
    */
   smooth?: number | false;
-  /** Bias correction of quantized layers from channel means of the calibration data (default true; needs data). */
+  /**
+   * Bias correction of quantized layers from channel means of the calibration data (default true; needs data; not
+   * with a cache, so that the cache alone rebuilds the same model).
+   */
   biasCorrection?: boolean;
   /** Keep float the fewest layers that hold top-1 on `data` within `maxDrop` (0..1) of FP32 (lib/quantize/budget.ts). */
   accuracyBudget?: AccuracyBudget;
@@ -247,7 +250,8 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   };
   // Channel means of the quantized layers' inputs (bias correction), taken once on the first plan's model.
   let means: Map<string, Float64Array> | undefined;
-  const useBiasCorrection = (options.biasCorrection ?? true) && options.data !== undefined;
+  // Not with a cache: a model built from the cache alone (no data) must be the same model.
+  const useBiasCorrection = (options.biasCorrection ?? true) && options.data !== undefined && options.cache === undefined;
   /** The model and plan with `floatNodes` kept float as well, its quantized layers bias-corrected. */
   const prepare = async (floatNodes: readonly string[]): Promise<{ model: OnnxModel; plan: QdqPlan; biasCorrection?: BiasCorrectionReport }> => {
     const r = planQdqForTarget(work, { ...qdqOptions, exclude: [...(qdqOptions.exclude ?? []), ...floatNodes] });

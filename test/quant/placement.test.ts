@@ -107,7 +107,9 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     expect(none.scales.size).toBe(0);
     expect(quantizeOps(none.model)).toBe(0);
     expect(none.report.qdq!.quantized).toEqual([]);
-    expect(none.report.path).toBe('qdq-int8 (no tensor to calibrate) [measured placement: 3 of 3 regions float]');
+    // labelled as what it is, with a warning
+    expect(none.report.path).toMatch(/^fp32 \(int8 requested, no layer kept on int8: measured \(batch 64, default threads, \d+ s\): 3 of 3 regions kept float; /);
+    expect(none.report.warnings).toEqual([expect.stringMatching(/^int8 was requested but the model keeps no Q\/DQ and runs in float: measured/)]);
     await expect(quantizeModel(m, { precision: 'int8', data, placement: 'measured', target: 'tensorrt' })).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
     await expect(quantizeModel(m, { precision: 'int8', data, placement: 'fastest' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
   });
