@@ -292,7 +292,8 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       onProgress: options.onProgress,
       signal: options.signal,
     });
-    for (const [t, v] of result.scales) scales.set(t, v);
+    // float32, as a calibration cache stores them: a model rebuilt from the cache is the same model
+    for (const [t, v] of result.scales) scales.set(t, Math.fround(v));
     calibImages = result.images;
     calibSeconds ??= result.seconds;
   };
