@@ -44,6 +44,11 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     expect(report.decisions.map((d) => [d.node, d.choice])).toEqual(expect.arrayContaining([['conv1', 'float'], ['conv2', 'int8'], ['fc', 'int8']]));
     const d1 = report.decisions.find((d) => d.node === 'conv1')!;
     expect(d1.floatMs).toBeLessThan(d1.int8Ms);
+    // the margin that decided, per round: float time / int8 time (every round below 1 - margin for a float region)
+    expect(d1.floatOverInt8).toHaveLength(2);
+    expect(d1.floatOverInt8.every((v) => v < 0.97)).toBe(true);
+    expect(report.decisions.find((d) => d.node === 'conv2')!.floatOverInt8.every((v) => v > 1)).toBe(true);
+    expect(report.fp32OverRules).toHaveLength(2);
     expect(report.chosenMs).toBeLessThan(report.rulesMs);
     expect(report.unmeasured).toEqual([]);
     expect(report.summary).toMatch(/1 of 3 regions kept float/);
