@@ -12,6 +12,7 @@ import { serializeModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
 import { ORT_DISABLED_OPTIMIZERS } from '../onnx/qdq.js';
 import { WorkerSession } from '../backends/onnxruntime/session.js';
+import { countCorrect } from './evaluate.js';
 
 export interface BudgetLayer {
   node: string;
@@ -55,13 +56,8 @@ export async function top1(model: OnnxModel, batches: readonly Batch[], options:
       const out = Object.values(await session.run(batch.feeds))[0]!;
       const logits = out.data as Float32Array;
       const rows = out.dims[0] ?? 1;
-      const classes = logits.length / rows;
-      for (let r = 0; r < rows && r < batch.labels.length; r++) {
-        let best = 0;
-        for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
-        if (best === batch.labels[r]) correct++;
-        count++;
-      }
+      correct += countCorrect(logits, rows, logits.length / rows, batch.labels);
+      count += Math.min(rows, batch.labels.length);
     }
   } finally {
     await session.close();
