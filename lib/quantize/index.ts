@@ -336,7 +336,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   }
   if (biasCorrection && biasCorrection.corrected.length > 0) {
     extra.biasCorrection = biasCorrection;
-    methods.push(`bias correction (${biasCorrection.corrected.length} layers)`);
+    methods.push(`bias correction (${biasCorrection.corrected.length} layer${biasCorrection.corrected.length === 1 ? '' : 's'})`);
   }
   // A requested cache is always written, with every scale the rules placement needs (so a later build reading it can
   // place int8 anywhere), even when this placement keeps every layer float.
