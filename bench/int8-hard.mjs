@@ -5,7 +5,9 @@
 // budget of 0.5 pt on a held-out slice of the train split when asked). Top-1 on the 10k test split; calibration
 // on a stratified 512-image subset of train; the budget's images come from train (seed 1 subset), never test.
 // Usage: node bench/int8-hard.mjs [--models cnn,vgg16,mobilenet_v1] [--scales 300,3000] [--limit 10000]
-//        [--threads 2] [--budget 0.005] [--out bench/results/int8-hard.json]   (build first: npx tsc -p tsconfig.json)
+//        [--threads 2] [--budget 0.005] [--budget-plain] [--out bench/results/int8-hard.json]
+//        (build first: npx tsc -p tsconfig.json). --budget-plain: the accuracy budget alone, on plain PTQ (no
+//        equalization, smoothing or bias correction), to show what mixed precision recovers by itself.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import '../dist/backends/onnxruntime/index.js';
@@ -45,12 +47,15 @@ for (const name of models) {
     const ours = await quantizeModel(hard, common);
     const oursTop1 = await top1(ours.model, testBatches, { intraOpThreads: threads, int8: true });
     const row = { model: name, maxScale, fp32OriginalTop1: pct(fp32Original), fp32Top1: pct(fp32), plainPtqTop1: pct(plainTop1), int8Top1: pct(oursTop1), int8Path: ours.report.path };
-    if (maxDrop > 0 && fp32 - oursTop1 > maxDrop) {
+    const budgetPlain = process.argv.includes('--budget-plain');
+    if (maxDrop > 0 && (budgetPlain || fp32 - oursTop1 > maxDrop)) {
       const t0 = performance.now();
-      const budgeted = await quantizeModel(hard, { ...common, accuracyBudget: { data: budgetSet, maxDrop } });
+      const methods = budgetPlain ? { equalize: false, smooth: false, biasCorrection: false } : {};
+      const budgeted = await quantizeModel(hard, { ...common, ...methods, accuracyBudget: { data: budgetSet, maxDrop } });
       const b = budgeted.report.budget;
       row.budget = {
         maxDropPoints: maxDrop * 100,
+        on: budgetPlain ? 'plain PTQ' : 'equalization + smoothing + bias correction',
         top1: pct(await top1(budgeted.model, testBatches, { intraOpThreads: threads, int8: true })),
         path: budgeted.report.path,
         kept: b.kept.map((k) => ({ node: k.node, opType: k.opType, budgetTop1Alone: pct(k.top1Alone), floatMs: k.floatMs, int8Ms: k.int8Ms })),
