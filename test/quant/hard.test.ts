@@ -16,7 +16,7 @@ import { validateBuildOptions } from '../../lib/engine/options.js';
 import { WorkerSession } from '../../lib/backends/onnxruntime/session.js';
 import { serializeModel } from '../../lib/onnx/io.js';
 import '../../lib/backends/onnxruntime/index.js'; // calibration's statistics host
-import { model, seeded, weight } from './helpers.js';
+import { model, residualModel, seeded, weight } from './helpers.js';
 
 const CNN = 'test/fixtures/models/fmnist_cnn.onnx';
 
@@ -60,6 +60,8 @@ describe('hard models (lib/models/hard.ts) and the methods that quantize them', 
     const spread = (a: Float64Array) => Math.max(...a) / Math.min(...[...a].filter((v) => v > 0));
     expect(spread(stats.get('/f/f.2/MaxPool_output_0')!.absMax)).toBeGreaterThan(20 * spread(before.get('/f/f.2/MaxPool_output_0')!.absMax));
     expect(() => hardenModel(original, { maxScale: 0.5 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG' }));
+    // a Relu output read by a Conv and an Add cannot take a per-channel scale: no pair, an error naming the graph
+    expect(() => hardenModel(residualModel())).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED', message: expect.stringMatching(/test_graph has no Conv -> Relu -> Conv\/Gemm pair/) }));
   });
 
   it('cross-layer equalization undoes the hardening: equal ranges per channel, the same weights as equalizing the original', () => {
@@ -109,6 +111,9 @@ describe('hard models (lib/models/hard.ts) and the methods that quantize them', 
     expect(q.report.path).toMatch(new RegExp(`accuracy budget 0\\.50 pt: ${b.kept.length} layers? kept float\\)$`));
     // measured again on the same held-out data, the built model holds the budget
     expect(await top1(q.model, await readBatches(budgetData, 'input', 64, 1000), { int8: true })).toBe(b.chosen);
+    // budget data without labels cannot measure top-1
+    const unlabelled = [{ feeds: { input: { data: new Float32Array(784), dims: [1, 1, 28, 28], dtype: 'float32' as const } } }];
+    await expect(quantizeModel(hard, { precision: 'int8', data: calib, calibSize: 64, accuracyBudget: { data: unlabelled, maxDrop: 0 } })).rejects.toMatchObject({ code: 'ERR_CALIB_DATA', message: expect.stringMatching(/accuracy budget data has no labels \(batch 0\)/) });
   });
 
   it('validates the calib options of the methods', () => {
