@@ -14,6 +14,17 @@ export interface CalibOptions {
   percentile?: number;
   /** Calibration cache: a file path (read if present, written after calibration) or cache bytes. */
   cache?: string | Uint8Array;
+  /** Cross-layer equalization before calibration (default true; exact in FP32). */
+  equalize?: boolean;
+  /** SmoothQuant-style smoothing alpha for Gemm/MatMul inputs (default 0.5), or false. Needs data; off with a cache. */
+  smooth?: number | false;
+  /** Bias correction of quantized layers (default true; needs data; off with a cache, which must rebuild the same model). */
+  biasCorrection?: boolean;
+  /**
+   * Keep float the fewest layers that hold top-1 on `data` (labelled, held out) within `maxDrop` (a fraction:
+   * 0.005 = 0.5 points) of FP32, found by sensitivity ranking and bisection; `limit` images (default 2000).
+   */
+  accuracyBudget?: { data: DataSource; maxDrop: number; limit?: number };
 }
 
 export interface ShapeRange {
@@ -124,9 +135,21 @@ export function validateBuildOptions(options: unknown): BuildOptions & { workspa
     if (c.percentile !== undefined && !(is.inRange(c.percentile, 50, 100) && c.percentile > 50)) throw invalid('calib.percentile', 'a number in (50, 100]', c.percentile);
     if (c.cache !== undefined && !is.string(c.cache) && !(c.cache instanceof Uint8Array)) throw invalid('calib.cache', 'a file path or bytes', c.cache);
     if (c.data === undefined && c.cache === undefined) throw invalid('calib', 'data or a cache', 'neither');
+    if (c.equalize !== undefined && typeof c.equalize !== 'boolean') throw invalid('calib.equalize', 'a boolean', c.equalize);
+    if (c.biasCorrection !== undefined && typeof c.biasCorrection !== 'boolean') throw invalid('calib.biasCorrection', 'a boolean', c.biasCorrection);
+    if (c.smooth !== undefined && c.smooth !== false && !(typeof c.smooth === 'number' && c.smooth > 0 && c.smooth < 1)) throw invalid('calib.smooth', 'a number in (0, 1) or false', c.smooth);
+    if (c.accuracyBudget !== undefined) {
+      const b = c.accuracyBudget;
+      if (!is.object(b)) throw invalid('calib.accuracyBudget', '{ data, maxDrop }', b);
+      if (b.data === undefined || b.data === null) throw invalid('calib.accuracyBudget.data', 'a labelled Dataset or iterable of batches', b.data);
+      if (!(typeof b.maxDrop === 'number' && b.maxDrop >= 0 && b.maxDrop < 1)) throw invalid('calib.accuracyBudget.maxDrop', 'a fraction in [0, 1) (0.005 = 0.5 points)', b.maxDrop);
+      if (b.limit !== undefined && !is.posInt(b.limit)) throw invalid('calib.accuracyBudget.limit', 'a positive integer', b.limit);
+    }
   }
-  if (o.precision === 'int8' && o.calib === undefined) {
-    throw new TrtnError('ERR_INVALID_ARG', "precision 'int8' needs calib: { data } (a Dataset or async iterable of feeds) or calib: { cache }");
+  // On ONNX Runtime, int8 without calib is checked where the model is known (a model that already carries Q/DQ needs
+  // none); the TensorRT backend does not yet look for Q/DQ in the model, so elsewhere calib stays required.
+  if (o.precision === 'int8' && o.calib === undefined && o.backend !== 'onnxruntime') {
+    throw new TrtnError('ERR_INVALID_ARG', "precision 'int8' needs calib: { data } (a Dataset or async iterable of feeds) or calib: { cache }; a model that already carries Q/DQ builds without calib on backend: 'onnxruntime'");
   }
   if (o.shapes !== undefined) {
     if (!is.object(o.shapes)) throw invalid('shapes', 'an object keyed by input name', o.shapes);

@@ -6,7 +6,7 @@ import { createRandom } from '../data/random.js';
 import { TrtnError } from '../errors.js';
 import { attr, makeNode } from '../onnx/graph.js';
 import { DataType, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/model.js';
-import { elementCount, makeTensor } from '../onnx/tensor.js';
+import { elementCount, makeInt64Tensor, makeTensor } from '../onnx/tensor.js';
 
 export type WeightsMode = 'random' | 'none';
 
@@ -180,6 +180,39 @@ export class ModelBuilder {
     return { name: y, features: out };
   }
 
+  /** Any op: one output named after `prefix` (unique), returned. */
+  op(opType: string, inputs: string[], prefix: string, attributes: OnnxNode['attributes'] = []): string {
+    const y = this.uniqueName(`${prefix}.out`);
+    this.nodes.push(makeNode(opType, inputs, [y], { name: this.uniqueName(prefix), attributes }));
+    return y;
+  }
+
+  /** An int64 initializer (shapes, split sizes, axes), created once per name. */
+  int64(name: string, values: number[]): string {
+    if (!this.initializers.some((t) => t.name === name)) this.initializers.push(makeInt64Tensor(name, values));
+    return name;
+  }
+
+  /** A float scalar initializer, created once per name. */
+  scalar(name: string, value: number): string {
+    if (!this.initializers.some((t) => t.name === name)) this.initializers.push(makeTensor(name, new Float32Array([value]), []));
+    return name;
+  }
+
+  /** Unary activation on a feature map: 'relu', 'relu6' (Clip 0..6), 'hardswish', 'silu' (x * Sigmoid(x)). */
+  act(x: Activation, prefix: string, kind: 'relu' | 'relu6' | 'hardswish' | 'silu'): Activation {
+    switch (kind) {
+      case 'relu':
+        return this.relu(x, prefix);
+      case 'relu6':
+        return { ...x, name: this.op('Clip', [x.name, this.scalar('const.zero', 0), this.scalar('const.six', 6)], `${prefix}.relu6`) };
+      case 'hardswish':
+        return { ...x, name: this.op('HardSwish', [x.name], `${prefix}.hardswish`) };
+      case 'silu':
+        return { ...x, name: this.op('Mul', [x.name, this.op('Sigmoid', [x.name], `${prefix}.sigmoid`)], `${prefix}.silu`) };
+    }
+  }
+
   reluFeatures(x: { name: string; features: number }, prefix: string): { name: string; features: number } {
     const y = this.uniqueName(`${prefix}.relu`);
     this.nodes.push(makeNode('Relu', [x.name], [y], { name: `${prefix}.relu` }));
@@ -189,7 +222,7 @@ export class ModelBuilder {
   model(graphName: string, input: [number, number, number], classes: number, logits: string): OnnxModel {
     return {
       irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
+      opsetImport: [{ domain: '', version: 17 }], // 17: LayerNormalization, HardSwish, Split with a sizes input
       producerName: 'tensorrt-node',
       producerVersion: '0.1.0',
       graph: {

@@ -25,6 +25,7 @@
  *   into the layer. ONNX Runtime: no Q/DQ between the op and its Relu (op -> Relu -> Q, zero point 0); ORT drops a
  *   Relu whose Q has zero point 0 (the clamp to [0, amax] is the Relu) and fuses the op with that Q, so the Relu
  *   costs nothing. (The earlier LeakyRelu(alpha=0) form ran an extra QLinearLeakyRelu pass per Relu.)
+ * - Clip with constant bounds [0, max] (Relu6) is placed as a Relu (see isRelu6): ORT drops it into the Q.
  * - ONNX Runtime models carry metadata (ORT_DISABLED_OPTIMIZERS_KEY) turning off QDQPropagationTransformer,
  *   which would otherwise move a Q backward over a float MaxPool and run it on uint8 in NCHW (see
  *   ORT_DISABLED_OPTIMIZERS); the onnxruntime backend applies it to every session of such a model.
@@ -119,6 +120,22 @@ export const QDQ_COMPUTE_OPS = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'] as co
 const SAME_SCALE_OPS = new Set(['MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze']);
 /** Ops with their own output scale that run on int8 when their inputs are quantized. */
 const OWN_SCALE_OPS = new Set(['AveragePool', 'GlobalAveragePool', 'Add', 'Concat']);
+
+/**
+ * Clip with constant bounds min 0 and max > 0 (Relu6 and kin): handled as a Relu. Its output is calibrated (amax at
+ * most max) and stored uint8 with zero point 0 over [0, amax] for ONNX Runtime, whose ClipQuantFusion then drops
+ * the Clip (the Q's range lies inside [min, max]) and fuses the producer with the Q: Relu6 costs nothing.
+ */
+function isRelu6(graph: OnnxModel['graph'], node: OnnxNode): boolean {
+  if (node.opType !== 'Clip' || !isDefaultDomain(node)) return false;
+  const bound = (i: number): number | undefined => {
+    const t = findInitializer(graph, node.inputs[i] ?? '');
+    return t && t.dataType === DataType.FLOAT && t.dims.every((d) => d === 1) ? tensorToFloat32(t)[0] : undefined;
+  };
+  const lo = bound(1);
+  const hi = bound(2);
+  return lo === 0 && hi !== undefined && hi > 0;
+}
 
 function label(node: OnnxNode, index: number): string {
   return node.name || `${node.opType}#${index}`;
@@ -227,7 +244,8 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
     const dataInputs = node.inputs.filter((t) => t !== '' && !inits.has(t) && (op !== 'Reshape' || t === node.inputs[0]));
     const allQuantized = dataInputs.length > 0 && dataInputs.every((t) => quantizedTensors.has(t));
     const out = node.outputs[0] ?? '';
-    if (op === 'Relu' || SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op)) {
+    const reluLike = op === 'Relu' || isRelu6(graph, node);
+    if (reluLike || SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op)) {
       if (!allQuantized) {
         fl(dataInputs.length > 1 ? 'not every input is quantized' : 'its input is float');
         continue;
@@ -238,7 +256,7 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
       }
       if (SAME_SCALE_OPS.has(op)) mark(out, scaleSource.get(node.inputs[0]!)!);
       else mark(out);
-      if (op === 'Relu') {
+      if (reluLike) {
         // When the Relu is the only reader of its input (see the module comment): for TensorRT the producer's output
         // takes the Relu's scale; for ONNX Runtime the producer's output gets no Q/DQ at all (producer -> Relu -> Q,
         // which ORT folds into the producer's integer kernel).
@@ -274,7 +292,7 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
     if (!quantizedTensors.has(out) || !isDefaultDomain(node)) continue;
     const op = node.opType;
     const data = node.inputs.filter((t) => t !== '' && !inits.has(t) && (op !== 'Reshape' || t === node.inputs[0]));
-    if (op === 'Relu' || ((SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op)) && data.length > 0 && data.every((t) => nonNegative.has(t)))) nonNegative.add(out);
+    if (op === 'Relu' || isRelu6(graph, node) || ((SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op)) && data.length > 0 && data.every((t) => nonNegative.has(t)))) nonNegative.add(out);
   }
   const nonNegativeSources = new Set(calibrate.filter((t) => nonNegative.has(t)));
   return { activations: ordered, scaleSource, calibrate, nonNegative: nonNegativeSources, report };

@@ -29,6 +29,17 @@ export interface EvaluateResult {
   seconds: number;
 }
 
+/** Rows of `logits` ([rows, classes]) whose argmax is the label (rows past the labels are not counted). */
+export function countCorrect(logits: ArrayLike<number>, rows: number, classes: number, labels: ArrayLike<number>): number {
+  let correct = 0;
+  for (let r = 0; r < rows && r < labels.length; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
+    if (best === labels[r]) correct++;
+  }
+  return correct;
+}
+
 export async function evaluateTop1(engine: Engine, data: DataSource, options: EvaluateOptions = {}): Promise<EvaluateResult> {
   const input = engine.inputs[0];
   const output = engine.outputs[0];
@@ -46,12 +57,8 @@ export async function evaluateTop1(engine: Engine, data: DataSource, options: Ev
     const rows = out.dims[0] ?? 1;
     const classes = out.data.length / rows;
     const logits = out.dtype === 'float16' ? Float32Array.from(out.data as Uint16Array, float16BitsToFloat32) : (out.data as Float32Array);
-    for (let r = 0; r < rows && r < batch.labels.length; r++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
-      if (best === batch.labels[r]) correct++;
-      count++;
-    }
+    correct += countCorrect(logits, rows, classes, batch.labels);
+    count += Math.min(rows, batch.labels.length);
     options.onProgress?.({ phase: 'evaluate', step: count, steps: options.limit ?? total ?? 0 });
   }
   if (count === 0) throw new TrtnError('ERR_DATA', 'evaluation data produced no items');

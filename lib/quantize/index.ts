@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { TrtnError } from '../errors.js';
 import type { BuildOptions, CalibAlgorithm } from '../engine/options.js';
-import type { Progress } from '../engine/types.js';
+import type { Logger, Progress } from '../engine/types.js';
 import type { DataSource } from '../data/types.js';
 import { ItemDataset, subset } from '../data/dataset.js';
 import { isDataset } from '../data/source.js';
@@ -18,9 +18,16 @@ import { foldBatchNormDetailed } from '../onnx/fold.js';
 import { simplifyUnitMaps, type Simplification } from '../onnx/simplify.js';
 import { loadModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
-import { insertQdq, planQdqForTarget, type QdqOptions, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
-import { measurePlacement, type MeasuredPlacementOptions, type PlacementReport } from './placement.js';
+import { insertQdq, ORT_DISABLED_OPTIMIZERS_KEY, planQdqForTarget, quantizeWeightPerChannel, type QdqOptions, type QdqPlan, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
+import { measurePlacement, ortTimer, type MeasuredPlacementOptions, type PlacementReport } from './placement.js';
 import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
+import { correctBias, equalizeModel, type BiasCorrectionReport, type EqualizeReport } from '../onnx/equalize.js';
+import { smoothingPairs, smoothModel, type SmoothReport } from '../onnx/smooth.js';
+import { feedInputs, findInitializer } from '../onnx/graph.js';
+import { tensorToFloat32 } from '../onnx/tensor.js';
+import { channelStatistics, readBatches } from './channels.js';
+import { searchAccuracyBudget, type BudgetReport } from './budget.js';
+import type { Batch } from '../data/types.js';
 
 export const DEFAULT_CALIB_SIZE = 512;
 
@@ -50,16 +57,53 @@ export interface QuantizeOptions {
   /** Timing settings of the measured placement (batch default: batchSize, threads default: intraOpThreads). */
   measure?: MeasuredPlacementOptions;
   keepFp32?: string[];
+  /**
+   * Cross-layer equalization before placing Q/DQ (lib/onnx/equalize.ts; default true): exact in FP32, it evens out
+   * per-channel ranges that per-tensor activation scales cannot represent.
+   */
+  equalize?: boolean;
+  /**
+   * SmoothQuant-style smoothing of Gemm/MatMul inputs with this alpha (lib/onnx/smooth.ts), from channel ranges
+   * over the calibration data; default 0.5; false: off. Not applied with scales from a cache (they were taken
+   * without it) or when a cache is written (a later build reading it has no data to smooth with).
+   */
+  smooth?: number | false;
+  /**
+   * Bias correction of quantized layers from channel means of the calibration data (default true; needs data; not
+   * with a cache, so that the cache alone rebuilds the same model).
+   */
+  biasCorrection?: boolean;
+  /** Keep float the fewest layers that hold top-1 on `data` within `maxDrop` (0..1) of FP32 (lib/quantize/budget.ts). */
+  accuracyBudget?: AccuracyBudget;
   seed?: number;
   intraOpThreads?: number;
   onProgress?: (p: Progress) => void;
+  /** Receives warnings (e.g. an int8 build that keeps no Q/DQ). */
+  logger?: Logger;
   signal?: AbortSignal;
+}
+
+export interface AccuracyBudget {
+  /** Labelled data (a held-out split, not the test set) the drop is measured on. */
+  data: DataSource;
+  /** Largest allowed top-1 drop from FP32, as a fraction (0.005 = 0.5 points). */
+  maxDrop: number;
+  /** Images of `data` used (default 2000). */
+  limit?: number;
 }
 
 export interface QuantizeReport {
   precision: 'int8' | 'fp16';
-  /** Where the scales came from: 'calibration' or 'cache'. */
-  scalesFrom?: 'calibration' | 'cache';
+  /** Where the scales came from: 'calibration', a 'cache', or the 'model' itself (it already carried Q/DQ). */
+  scalesFrom?: 'calibration' | 'cache' | 'model';
+  /** Methods applied beyond plain PTQ, in order (e.g. 'cross-layer equalization', 'bias correction'). */
+  methods?: string[];
+  equalization?: EqualizeReport;
+  smoothing?: SmoothReport;
+  biasCorrection?: BiasCorrectionReport;
+  budget?: BudgetReport;
+  /** Warnings (also sent to the build's logger), e.g. an int8 build that kept no Q/DQ. */
+  warnings?: string[];
   algorithm?: CalibAlgorithm;
   calibImages?: number;
   foldedBatchNorms: string[];
@@ -101,7 +145,12 @@ export function int8OptionsFromBuild(options: BuildOptions, extra: Partial<Quant
     placement: options.int8Placement ?? (extra.target === 'tensorrt' ? 'rules' : 'auto'),
     // timed at the largest batch the engine is built for
     measure: { batchSize: options.maxBatch ?? 64 },
+    equalize: calib.equalize,
+    smooth: calib.smooth,
+    biasCorrection: calib.biasCorrection,
+    accuracyBudget: calib.accuracyBudget,
     onProgress: options.onProgress,
+    logger: options.logger,
     signal: options.signal,
     ...extra,
   };
@@ -134,17 +183,54 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     return { model: converted, scales: new Map(), report: { precision: 'fp16', foldedBatchNorms: [], fp16: report, path: 'fp16-converted-onnx' } };
   }
   if (options.precision !== 'int8') throw new TrtnError('ERR_INVALID_ARG', `quantizeModel precision must be 'int8' or 'fp16', got ${JSON.stringify(options.precision)}`);
+  if (hasQdq(model)) return fromModelScales(model, options);
+  if (options.data === undefined && options.cache === undefined)
+    throw new TrtnError('ERR_INVALID_ARG', "int8 quantization needs calib: { data } (a Dataset or async iterable of feeds) or calib: { cache }, unless the model already carries Q/DQ");
   const bnFolded = foldBatchNormDetailed(model);
   const unitMaps = simplifyUnitMaps(bnFolded.model);
   const folded = { ...bnFolded, model: unitMaps.model };
+  let work = folded.model;
+  const methods: string[] = [];
+  const extra: Partial<QuantizeReport> = {};
+  // Exact rewrites first (FP32 unchanged): cross-layer equalization needs no data.
+  if (options.equalize ?? true) {
+    const eq = equalizeModel(work);
+    if (eq.report.pairs.length > 0) {
+      work = eq.model;
+      extra.equalization = eq.report;
+      methods.push(`cross-layer equalization (${eq.report.pairs.length} pairs)`);
+    }
+  }
   const qdqOptions: QdqOptions = { target: options.target, exclude: options.exclude };
   const algorithm = options.algorithm ?? 'entropy';
   const cached = options.cache !== undefined ? readCache(options.cache) : undefined;
   const placementMode = options.placement ?? 'rules';
   if (!['rules', 'measured', 'auto'].includes(placementMode)) throw new TrtnError('ERR_INVALID_ARG', `placement must be 'rules', 'measured' or 'auto', got ${JSON.stringify(options.placement)}`);
+  const batchSize = options.batchSize ?? 64;
+  const inputName = feedInputs(model.graph)[0]?.name ?? 'input';
+  // The calibration images, read once: the data-aware rewrites and the calibration see the same ones.
+  let calibBatches: Batch[] | undefined;
+  const batches = async (): Promise<Batch[]> => {
+    if (!calibBatches) {
+      const { source, limit } = calibrationSource(options.data!, options.calibSize ?? DEFAULT_CALIB_SIZE, options.seed);
+      calibBatches = await readBatches(source, inputName, batchSize, limit ?? (isDataset(source) ? undefined : (options.calibSize ?? DEFAULT_CALIB_SIZE)), options.signal);
+    }
+    return calibBatches;
+  };
+  const smoothAlpha = options.smooth ?? 0.5;
+  if (smoothAlpha !== false && options.data !== undefined && options.cache === undefined) {
+    const pairs = smoothingPairs(work);
+    if (pairs.length > 0) {
+      const stats = await channelStatistics(work, pairs.map((p) => ({ tensor: p.tensor, axis: p.channelAxis })), await batches(), { intraOpThreads: options.intraOpThreads, signal: options.signal });
+      const sm = smoothModel(work, new Map([...stats].map(([t, st]) => [t, st.absMax])), { alpha: smoothAlpha });
+      work = sm.model;
+      extra.smoothing = sm.report;
+      methods.push(`smoothing of ${pairs.length} Gemm/MatMul input${pairs.length === 1 ? '' : 's'} (alpha ${smoothAlpha})`);
+    }
+  }
   let placement: PlacementReport | undefined;
   if (placementMode !== 'rules') {
-    const measured = await measurePlacement(folded.model, qdqOptions, {
+    const measured = await measurePlacement(work, qdqOptions, {
       batchSize: options.batchSize,
       intraOpThreads: options.intraOpThreads,
       ...(placementMode === 'auto' ? { searchBelowSpeedup: 1.1, budgetSeconds: 60 } : {}),
@@ -156,52 +242,168 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     qdqOptions.keepFloat = measured.keepFloat;
     placement = measured.report;
   }
-  const { model: planned, plan } = planQdqForTarget(folded.model, qdqOptions);
-  let scales: Map<string, number>;
-  let report: QuantizeReport;
-  if (cached) {
-    const missing = plan.calibrate.filter((t) => !cached.scales.has(t));
-    if (missing.length > 0) {
-      const where = typeof options.cache === 'string' ? ` '${options.cache}'` : '';
-      throw new TrtnError('ERR_CALIB_CACHE', `calibration cache${where} has no scale for tensor '${missing[0]}'${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`, { tensor: missing[0], ...(typeof options.cache === 'string' ? { file: options.cache } : {}) });
+  const reduceRange = options.target !== 'tensorrt';
+  const quantizeWeight = (w: Float32Array, dims: readonly number[], axis: number): Float32Array => {
+    const { q, scales: ws } = quantizeWeightPerChannel(w, dims, axis, reduceRange ? 63 : 127);
+    const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+    return Float32Array.from(q, (v, i) => v * ws[Math.floor(i / inner) % dims[axis]!]!);
+  };
+  // Channel means of the quantized layers' inputs (bias correction), taken once on the first plan's model.
+  let means: Map<string, Float64Array> | undefined;
+  // Not with a cache: a model built from the cache alone (no data) must be the same model.
+  const useBiasCorrection = (options.biasCorrection ?? true) && options.data !== undefined && options.cache === undefined;
+  /** The model and plan with `floatNodes` kept float as well, its quantized layers bias-corrected. */
+  const prepare = async (floatNodes: readonly string[]): Promise<{ model: OnnxModel; plan: QdqPlan; biasCorrection?: BiasCorrectionReport }> => {
+    const r = planQdqForTarget(work, { ...qdqOptions, exclude: [...(qdqOptions.exclude ?? []), ...floatNodes] });
+    const nodes = r.plan.report.quantized.map((e) => e.node);
+    if (!useBiasCorrection || nodes.length === 0) return r;
+    if (!means) {
+      const requests = nodes.map((n) => {
+        const node = r.model.graph.nodes.find((x) => x.name === n)!;
+        return { tensor: node.inputs[0]!, axis: node.opType === 'MatMul' ? -1 : 1 };
+      });
+      means = new Map([...(await channelStatistics(r.model, requests, await batches(), { intraOpThreads: options.intraOpThreads, signal: options.signal }))].map(([t, st]) => [t, st.mean]));
     }
-    scales = cached.scales;
-    report = { precision: 'int8', scalesFrom: 'cache', foldedBatchNorms: folded.folded, path: `qdq-int8 (scales from calibration cache ${cached.calibrator})` };
-  } else if (plan.calibrate.length === 0) {
-    // Nothing left on int8 (the measured placement kept every region float): no statistics to collect.
-    scales = new Map();
-    report = { precision: 'int8', scalesFrom: 'calibration', algorithm, calibImages: 0, foldedBatchNorms: folded.folded, path: 'qdq-int8 (no tensor to calibrate)' };
-  } else {
+    const bc = correctBias(r.model, nodes, means, quantizeWeight);
+    return { model: bc.model, plan: r.plan, biasCorrection: bc.report };
+  };
+  const scales = new Map<string, number>();
+  let calibImages = 0;
+  let calibSeconds: CalibrationResult['seconds'] | undefined;
+  /** Scales for every tensor `plan` needs: from the cache, else calibrated (only those not calibrated yet). */
+  const scalesFor = async (m: OnnxModel, plan: QdqPlan): Promise<void> => {
+    if (cached) {
+      const missing = plan.calibrate.filter((t) => !cached.scales.has(t));
+      if (missing.length > 0) {
+        const where = typeof options.cache === 'string' ? ` '${options.cache}'` : '';
+        throw new TrtnError('ERR_CALIB_CACHE', `calibration cache${where} has no scale for tensor '${missing[0]}'${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`, { tensor: missing[0], ...(typeof options.cache === 'string' ? { file: options.cache } : {}) });
+      }
+      for (const t of plan.calibrate) scales.set(t, cached.scales.get(t)!);
+      return;
+    }
+    const missing = plan.calibrate.filter((t) => !scales.has(t));
+    if (missing.length === 0) return;
     if (options.data === undefined) throw new TrtnError('ERR_INVALID_ARG', 'int8 quantization needs data to calibrate on, or a calibration cache');
-    const calibSize = options.calibSize ?? DEFAULT_CALIB_SIZE;
-    const { source: calibData, limit } = calibrationSource(options.data, calibSize, options.seed);
-    const result = await calibrate(planned, plan.calibrate, calibData, {
+    const result = await calibrate(m, missing, await batches(), {
       algorithm,
-      batchSize: options.batchSize,
-      limit,
+      batchSize,
       percentile: options.percentile,
       intraOpThreads: options.intraOpThreads,
       onProgress: options.onProgress,
       signal: options.signal,
     });
-    scales = result.scales;
-    if (typeof options.cache === 'string') {
-      try {
-        writeFileSync(options.cache, writeCalibrationCache(scales, { calibrator: calibratorName(algorithm) }));
-      } catch (err) {
-        throw new TrtnError('ERR_CALIB_CACHE', `cannot write calibration cache '${options.cache}': ${(err as Error).message}`, { file: options.cache });
-      }
-    }
-    report = {
-      precision: 'int8',
-      scalesFrom: 'calibration',
-      algorithm,
-      calibImages: result.images,
-      foldedBatchNorms: folded.folded,
-      calibration: result.seconds,
-      path: `qdq-int8 (${algorithm}, ${result.images} images)`,
+    // float32, as a calibration cache stores them: a model rebuilt from the cache is the same model
+    for (const [t, v] of result.scales) scales.set(t, Math.fround(v));
+    calibImages = result.images;
+    calibSeconds ??= result.seconds;
+  };
+  let { model: planned, plan, biasCorrection } = await prepare([]);
+  await scalesFor(planned, plan);
+  if (options.accuracyBudget) {
+    const budget = options.accuracyBudget;
+    const budgetBatches = await readBatches(budget.data, inputName, batchSize, budget.limit ?? 2000, options.signal);
+    const timer = ortTimer(work, options.measure?.batchSize ?? batchSize, options.intraOpThreads, 10);
+    const build = async (floatNodes: readonly string[]): Promise<OnnxModel> => {
+      const p = await prepare(floatNodes);
+      await scalesFor(p.model, p.plan);
+      return insertQdq(p.model, scales, { ...qdqOptions, plan: p.plan }).model;
     };
+    const searched = await searchAccuracyBudget({
+      fp32: work,
+      build,
+      candidates: plan.report.quantized.filter((e) => work.graph.nodes.some((n) => n.name === e.node)),
+      batches: budgetBatches,
+      maxDrop: budget.maxDrop,
+      intraOpThreads: options.intraOpThreads,
+      time: async (m) => {
+        const t = await timer(m, { int8: true });
+        try {
+          const runs = [await t.time(), await t.time(), await t.time()];
+          return runs.sort((a, b) => a - b)[1]!;
+        } finally {
+          await t.release();
+        }
+      },
+      signal: options.signal,
+    });
+    extra.budget = searched.report;
+    if (searched.floatNodes.length > 0) {
+      qdqOptions.exclude = [...(qdqOptions.exclude ?? []), ...searched.floatNodes];
+      ({ model: planned, plan, biasCorrection } = await prepare([]));
+      await scalesFor(planned, plan);
+    }
+    methods.push(`accuracy budget ${(budget.maxDrop * 100).toFixed(2)} pt: ${searched.floatNodes.length} layer${searched.floatNodes.length === 1 ? '' : 's'} kept float${searched.report.met ? '' : ' (budget not met)'}`);
+  }
+  if (biasCorrection && biasCorrection.corrected.length > 0) {
+    extra.biasCorrection = biasCorrection;
+    methods.push(`bias correction (${biasCorrection.corrected.length} layer${biasCorrection.corrected.length === 1 ? '' : 's'})`);
+  }
+  // A requested cache is always written, with every scale the rules placement needs (so a later build reading it can
+  // place int8 anywhere), even when this placement keeps every layer float.
+  if (typeof options.cache === 'string' && !cached) {
+    const rules = planQdqForTarget(work, { target: options.target, exclude: options.exclude });
+    await scalesFor(rules.model, rules.plan);
+    try {
+      writeFileSync(options.cache, writeCalibrationCache(scales, { calibrator: calibratorName(algorithm) }));
+    } catch (err) {
+      throw new TrtnError('ERR_CALIB_CACHE', `cannot write calibration cache '${options.cache}': ${(err as Error).message}`, { file: options.cache });
+    }
   }
   const { model: quantized, report: qdq } = insertQdq(planned, scales, { ...qdqOptions, plan });
-  return { model: quantized, scales, report: { ...report, ...(unitMaps.simplified.length ? { simplified: unitMaps.simplified } : {}), qdq, ...(placement ? { placement, path: `${report.path} [${placement.mode} placement: ${placement.decisions.filter((d) => d.choice === 'float').length} of ${qdq.quantized.length + placement.decisions.filter((d) => d.choice === 'float').length} regions float]` } : {}) } };
+  const floatRegions = placement ? placement.decisions.filter((d) => d.choice === 'float').length : 0;
+  const scaleSource = cached ? `scales from calibration cache ${cached.calibrator}` : `${algorithm}, ${calibImages} images`;
+  let path = `qdq-int8 (${scaleSource}${methods.length ? `; ${methods.join(', ')}` : ''})${placement ? ` [${placement.mode} placement: ${floatRegions} of ${qdq.quantized.length + floatRegions} regions float]` : ''}`;
+  const warnings: string[] = [];
+  if (qdq.quantized.length === 0) {
+    // Honest label: no layer runs on int8, so this is the float model (no Q/DQ at all).
+    const why = placement && floatRegions > 0 ? placement.summary : qdq.float.map((f) => `${f.node}: ${f.reason}`).slice(0, 3).join('; ') || 'no quantizable layer';
+    path = `fp32 (int8 requested, no layer kept on int8: ${why})`;
+    warnings.push(`int8 was requested but the model keeps no Q/DQ and runs in float: ${why}`);
+  }
+  for (const w of warnings) options.logger?.('warning', w);
+  const report: QuantizeReport = {
+    precision: 'int8',
+    scalesFrom: cached ? 'cache' : 'calibration',
+    ...(cached ? {} : { algorithm, calibImages, ...(calibSeconds ? { calibration: calibSeconds } : {}) }),
+    foldedBatchNorms: folded.folded,
+    ...(unitMaps.simplified.length ? { simplified: unitMaps.simplified } : {}),
+    ...(methods.length ? { methods } : {}),
+    ...extra,
+    qdq,
+    ...(placement ? { placement } : {}),
+    ...(warnings.length ? { warnings } : {}),
+    path,
+  };
+  return { model: qdq.quantized.length === 0 ? stripQdqMetadata(quantized) : quantized, scales, report };
 }
+
+/** Whether the model already carries quantization (a QAT export or another tool's PTQ). */
+export function hasQdq(model: OnnxModel): boolean {
+  return model.graph.nodes.some((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear');
+}
+
+/** A model that already carries Q/DQ keeps its own scales: no calibration, no rewrite. */
+function fromModelScales(model: OnnxModel, options: QuantizeOptions): QuantizeResult {
+  const q = model.graph.nodes.filter((n) => n.opType === 'QuantizeLinear').length;
+  const dq = model.graph.nodes.filter((n) => n.opType === 'DequantizeLinear').length;
+  const scales = new Map<string, number>();
+  for (const n of model.graph.nodes) {
+    if (n.opType !== 'QuantizeLinear') continue;
+    const s = findInitializer(model.graph, n.inputs[1] ?? '');
+    if (s && s.dims.length === 0) scales.set(n.inputs[0]!, tensorToFloat32(s)[0]!);
+  }
+  const ignored = [options.data !== undefined ? 'calibration data' : '', options.cache !== undefined ? 'calibration cache' : ''].filter(Boolean);
+  const warnings = ignored.length ? [`the model already carries Q/DQ (${q} QuantizeLinear, ${dq} DequantizeLinear): its own scales are used, the ${ignored.join(' and ')} ignored`] : [];
+  for (const w of warnings) options.logger?.('warning', w);
+  return {
+    model,
+    scales,
+    report: { precision: 'int8', scalesFrom: 'model', foldedBatchNorms: [], ...(warnings.length ? { warnings } : {}), path: `qdq-int8 (scales from the model: ${q} QuantizeLinear, ${dq} DequantizeLinear)` },
+  };
+}
+
+/** The float model an all-float placement leaves: without the Q/DQ session metadata. */
+function stripQdqMetadata(model: OnnxModel): OnnxModel {
+  return { ...model, metadataProps: (model.metadataProps ?? []).filter((e) => e.key !== ORT_DISABLED_OPTIMIZERS_KEY) };
+}
+

@@ -14,12 +14,13 @@
  * calibration with placeholder scales, and calibration then collects exactly what the chosen placement needs.
  * Every region left float is reported with the two measured times.
  */
-import * as ort from 'onnxruntime-node';
 import { asTrtnError, TrtnError } from '../errors.js';
 import { inferShapes } from '../onnx/check.js';
 import { feedInputs, findInitializer } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
+import type { TensorData } from '../engine/types.js';
+import { WorkerSession } from '../backends/onnxruntime/session.js';
 import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdqForTarget, type QdqOptions, type QdqPlan } from '../onnx/qdq.js';
 
 export interface MeasuredPlacementOptions {
@@ -55,6 +56,8 @@ export interface PlacementDecision {
   floatMs: number;
   /** Why it is float when not its own timing (the all-float placement). */
   reason?: string;
+  /** The measured margin that decided: per round, float time / int8 time (> 1: int8 faster that round). */
+  floatOverInt8: number[];
 }
 
 export interface PlacementReport {
@@ -66,6 +69,10 @@ export interface PlacementReport {
   /** Median latency (ms) of the FP32 model, of the rules placement and of the chosen placement. */
   fp32Ms: number;
   rulesMs: number;
+  /** Per round, FP32 time / rules-placement time (the 'auto' decision to search regions or not). */
+  fp32OverRules: number[];
+  /** The whole-model check against the all-float placement, when it ran: per round, all-float time / int8 time. */
+  allFloatOverInt8?: number[];
   chosenMs: number;
   decisions: PlacementDecision[];
   /** Regions not timed (budget or patience reached, or a scale missing from the cache), kept int8. */
@@ -116,7 +123,7 @@ function computeCost(model: OnnxModel, nodes: string[]): Map<string, number> {
 }
 
 /** The timing input: a batch from the model's static input shape, values in [0, 1). */
-function timingFeed(model: OnnxModel, batch: number): { name: string; tensor: ort.Tensor } {
+function timingFeed(model: OnnxModel, batch: number): { name: string; tensor: TensorData } {
   const inputs = feedInputs(model.graph);
   if (inputs.length !== 1) throw new TrtnError('ERR_ONNX_MODEL', `measured placement needs a model with one input; this one has ${inputs.length}`);
   const v = inputs[0]!;
@@ -132,42 +139,37 @@ function timingFeed(model: OnnxModel, batch: number): { name: string; tensor: or
     s = (s * 1664525 + 1013904223) >>> 0;
     data[i] = s / 4294967296;
   }
-  return { name: v.name, tensor: new ort.Tensor('float32', data, dims) };
+  return { name: v.name, tensor: { data, dims, dtype: 'float32' } };
 }
 
 /**
- * The default timer: an ONNX Runtime session per candidate (graph optimizations 'all', `threads` intra-op threads,
- * the Q/DQ models with ORT_DISABLED_OPTIMIZERS off as the backend runs them); one figure is the lower quartile of
- * `iterations` runs after 2 warm-up runs, i.e. what the model takes when the machine lets it run (load only adds).
+ * The default timer: an ONNX Runtime session per candidate in a worker (WorkerSession: the event loop of an int8
+ * build stays free, as the README promises), graph optimizations 'all', `threads` intra-op threads, the Q/DQ models
+ * with ORT_DISABLED_OPTIMIZERS off as the backend runs them; one figure is the lower quartile of `iterations` runs
+ * timed inside the worker after 2 warm-up runs, i.e. what the model takes when the machine lets it run (load only
+ * adds).
  */
 export function ortTimer(model: OnnxModel, batch: number, threads: number | undefined, iterations: number): PlacementTimer {
   const feed = timingFeed(model, batch);
   const feeds = { [feed.name]: feed.tensor };
   return async (candidate, { int8 }) => {
-    let session: ort.InferenceSession;
+    let session: WorkerSession;
     try {
-      session = await ort.InferenceSession.create(serializeModel(candidate), {
-        graphOptimizationLevel: 'all',
-        ...(threads ? { intraOpNumThreads: threads } : {}),
-        interOpNumThreads: 1,
-        ...(int8 ? { extra: { 'optimization.disable_specified_optimizers': ORT_DISABLED_OPTIMIZERS.join(';') } } : {}),
+      session = await WorkerSession.open(serializeModel(candidate), {
+        graphOptimization: 'all',
+        ...(threads ? { intraOpThreads: threads } : {}),
+        interOpThreads: 1,
+        ...(int8 ? { disabledOptimizers: ORT_DISABLED_OPTIMIZERS } : {}),
       });
     } catch (err) {
       throw asTrtnError(err, 'ERR_ONNX_PARSE', 'ONNX Runtime rejected a placement candidate');
     }
     return {
       async time() {
-        for (let i = 0; i < 2; i++) await session.run(feeds);
-        const times: number[] = [];
-        for (let i = 0; i < iterations; i++) {
-          const t0 = performance.now();
-          await session.run(feeds);
-          times.push(performance.now() - t0);
-        }
-        times.sort((x, y) => x - y);
+        const times = Array.from(await session.bench(feeds, 2, iterations)).sort((x, y) => x - y);
         return times[Math.floor((times.length - 1) / 4)]!;
       },
-      release: () => session.release(),
+      release: () => session.close(),
     };
   };
 }
@@ -212,7 +214,7 @@ export async function measurePlacement(
    * Alternating rounds. `faster`: b beat a by the margin in every round (a noisy machine must not make a region
    * float by chance); `slower`: a beat b so; aMs/bMs: medians of the per-round figures.
    */
-  const compare = async (a: PlacementTiming, b: PlacementTiming): Promise<{ aMs: number; bMs: number; faster: boolean; slower: boolean; minSpeedup: number }> => {
+  const compare = async (a: PlacementTiming, b: PlacementTiming): Promise<{ aMs: number; bMs: number; faster: boolean; slower: boolean; minSpeedup: number; ratios: number[] }> => {
     const am: number[] = [];
     const bm: number[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -231,6 +233,7 @@ export async function measurePlacement(
       faster: bm.every((v, i) => v < am[i]! * (1 - margin)),
       slower: am.every((v, i) => v < bm[i]! * (1 - margin)),
       minSpeedup: Math.min(...bm.map((v, i) => am[i]! / v)),
+      ratios: bm.map((v, i) => +(v / am[i]!).toFixed(4)),
     };
   };
 
@@ -280,7 +283,7 @@ export async function measurePlacement(
       const cand = await open(trialKey, modelFor(plan), true);
       const r = await compare(cur, cand);
       if (r.faster) {
-        decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs });
+        decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios });
         await release(currentKey);
         current = trial;
         currentKey = trialKey;
@@ -288,7 +291,7 @@ export async function measurePlacement(
         chosenMs = r.bMs;
         int8InARow = 0;
       } else {
-        decisions.push({ node: region.node, opType: region.opType, choice: 'int8', int8Ms: r.aMs, floatMs: r.bMs });
+        decisions.push({ node: region.node, opType: region.opType, choice: 'int8', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios });
         await release(trialKey);
         int8InARow++;
       }
@@ -315,16 +318,18 @@ export async function measurePlacement(
     // for themselves on this CPU is never made slower by quantizing it, and noise errs on the side of FP32.
     const rest = named.filter((r) => !current.includes(r.node));
     let allFloatNote: string | undefined;
+    let allFloatOverInt8: number[] | undefined;
     if (!skipSearch && rest.length > 0 && current.length + rest.length === regions.length) {
       const all = [...current, ...rest.map((r) => r.node)];
       const cand = await open(keyOf(all), modelFor(planFor(all)), true);
       const r = await compare(cur, cand);
+      allFloatOverInt8 = r.ratios;
       if (!r.slower) {
         allFloatNote = `int8 not measured faster than float for the whole model in every round: ${r.aMs.toFixed(2)} ms with int8 regions vs ${r.bMs.toFixed(2)} ms all float (${setting})`;
         for (const region of rest) {
           const d = decisions.find((x) => x.node === region.node);
-          if (d) Object.assign(d, { choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, reason: allFloatNote });
-          else decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, reason: allFloatNote });
+          if (d) Object.assign(d, { choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason: allFloatNote });
+          else decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason: allFloatNote });
         }
         for (let i = unmeasured.length - 1; i >= 0; i--) if (rest.some((x) => x.node === unmeasured[i]!.node)) unmeasured.splice(i, 1);
         current = all;
@@ -343,7 +348,7 @@ export async function measurePlacement(
       ? `rules placement kept: int8 ${rulesMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (${setting}, at least ${options.searchBelowSpeedup}x faster in every round)`
       : `measured (${setting}, ${seconds.toFixed(0)} s): ${keepFloat.length} of ${regions.length} regions kept float; ` +
       `int8 ${chosenMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (rules placement ${rulesMs.toFixed(2)} ms)${confirmation ? `; search result ${confirmation}` : ''}${allFloatNote ? `; ${allFloatNote}` : ''}`;
-    return { keepFloat, report: { mode: options.searchBelowSpeedup !== undefined ? 'auto' : 'measured', batch, threads: threads ?? null, fp32Ms, rulesMs, chosenMs, decisions, unmeasured, seconds, summary } };
+    return { keepFloat, report: { mode: options.searchBelowSpeedup !== undefined ? 'auto' : 'measured', batch, threads: threads ?? null, fp32Ms, rulesMs, fp32OverRules: base.ratios.map((v) => +(1 / v).toFixed(4)), ...(allFloatOverInt8 ? { allFloatOverInt8 } : {}), chosenMs, decisions, unmeasured, seconds, summary } };
   } finally {
     for (const key of [...sessions.keys()]) await release(key);
   }

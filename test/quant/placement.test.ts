@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadModel } from '../../lib/onnx/io.js';
 import type { OnnxModel } from '../../lib/onnx/model.js';
 import { synthetic } from '../../lib/data/index.js';
@@ -41,6 +44,11 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     expect(report.decisions.map((d) => [d.node, d.choice])).toEqual(expect.arrayContaining([['conv1', 'float'], ['conv2', 'int8'], ['fc', 'int8']]));
     const d1 = report.decisions.find((d) => d.node === 'conv1')!;
     expect(d1.floatMs).toBeLessThan(d1.int8Ms);
+    // the margin that decided, per round: float time / int8 time (every round below 1 - margin for a float region)
+    expect(d1.floatOverInt8).toHaveLength(2);
+    expect(d1.floatOverInt8.every((v) => v < 0.97)).toBe(true);
+    expect(report.decisions.find((d) => d.node === 'conv2')!.floatOverInt8.every((v) => v > 1)).toBe(true);
+    expect(report.fp32OverRules).toHaveLength(2);
     expect(report.chosenMs).toBeLessThan(report.rulesMs);
     expect(report.unmeasured).toEqual([]);
     expect(report.summary).toMatch(/1 of 3 regions kept float/);
@@ -107,7 +115,19 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     expect(none.scales.size).toBe(0);
     expect(quantizeOps(none.model)).toBe(0);
     expect(none.report.qdq!.quantized).toEqual([]);
-    expect(none.report.path).toBe('qdq-int8 (no tensor to calibrate) [measured placement: 3 of 3 regions float]');
+    // labelled as what it is, with a warning
+    expect(none.report.path).toMatch(/^fp32 \(int8 requested, no layer kept on int8: measured \(batch 64, default threads, \d+ s\): 3 of 3 regions kept float; /);
+    expect(none.report.warnings).toEqual([expect.stringMatching(/^int8 was requested but the model keeps no Q\/DQ and runs in float: measured/)]);
+    // a requested cache is written even so, complete for the rules placement: a later build can place int8 anywhere
+    const cache = join(mkdtempSync(join(tmpdir(), 'placement-')), 'all-float.cache');
+    const warned: string[] = [];
+    const noneCached = await quantizeModel(m, { precision: 'int8', data, cache, placement: 'measured', measure: { timer: slow.timer, rounds: 1 }, logger: (sev, msg) => warned.push(`${sev}: ${msg}`) });
+    expect(quantizeOps(noneCached.model)).toBe(0);
+    expect(warned).toEqual([expect.stringMatching(/^warning: int8 was requested but the model keeps no Q\/DQ/)]);
+    expect(existsSync(cache)).toBe(true);
+    const fromCache = await quantizeModel(m, { precision: 'int8', cache, placement: 'rules' });
+    expect(fromCache.report.scalesFrom).toBe('cache');
+    expect(fromCache.report.qdq!.quantized.map((e) => e.node)).toEqual(['conv1', 'conv2', 'fc']);
     await expect(quantizeModel(m, { precision: 'int8', data, placement: 'measured', target: 'tensorrt' })).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
     await expect(quantizeModel(m, { precision: 'int8', data, placement: 'fastest' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
   });

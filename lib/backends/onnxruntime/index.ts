@@ -91,8 +91,7 @@ async function build(source: ModelSource, options: BuildOptions): Promise<Engine
     return new OnnxRuntimeEngine({ precision: requested, path: `onnx-fp32 (model as is)${tag}`, model, bytes, session: s, name });
   }
   if (precision === 'int8') {
-    const calib = options.calib;
-    if (!calib) throw new TrtnError('ERR_INVALID_ARG', "precision 'int8' needs calib: { data } or calib: { cache }");
+    // quantizeModel asks for calib unless the model already carries Q/DQ (then its own scales are kept)
     const result = await quantizeModel(model, int8OptionsFromBuild(options, { intraOpThreads: session.intraOpThreads }));
     const q = serializeModel(result.model);
     const s = await openSession(q, session, `the int8 Q/DQ model of ${file}`, result.model);

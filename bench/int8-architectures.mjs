@@ -1,0 +1,91 @@
+// INT8 on modern architectures (lib/models/modern.ts) on ONNX Runtime: FP32 vs INT8 latency at batch 8 and 64 with
+// 2 intra-op threads, and the cosine of the logits against FP32 on synthetic input (normal, seeded). Calibration on
+// 256 synthetic images. Which ops stayed float, and why, comes from the quantization report. Latency: median of
+// `--iterations` session runs timed inside the session's worker after 3 warm-up runs, FP32 and INT8 alternating
+// over `--rounds` rounds (the medians of the rounds' medians), run under `flock /tmp/trtn-bench.lock`.
+// Usage: flock /tmp/trtn-bench.lock node bench/int8-architectures.mjs [--models mobilenet_v2,...] [--size 96]
+//        [--placement rules|auto] [--iterations 10] [--rounds 3] [--out bench/results/int8-architectures.json]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import '../dist/backends/onnxruntime/index.js';
+import { synthetic } from '../dist/data/index.js';
+import { serializeModel } from '../dist/onnx/index.js';
+import { generateModernModel, MODERN_MODEL_NAMES } from '../dist/models/index.js';
+import { quantizeModel } from '../dist/quantize/index.js';
+import { readBatches } from '../dist/quantize/channels.js';
+import { summarize } from '../dist/engine/stats.js';
+import { WorkerSession } from '../dist/backends/onnxruntime/session.js';
+import { ORT_DISABLED_OPTIMIZERS } from '../dist/onnx/qdq.js';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const models = arg('models', MODERN_MODEL_NAMES.join(',')).split(',');
+const size = Number(arg('size', 96));
+const placement = arg('placement', 'rules');
+const iterations = Number(arg('iterations', 10));
+const rounds = Number(arg('rounds', 3));
+const threads = 2;
+const batches = [8, 64];
+const median = (xs) => summarize(xs).median;
+const loadStart = loadavg()[0];
+const rows = [];
+
+function cosine(a, b) {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+for (const name of models) {
+  const shape = name === 'vit_encoder' ? [3, 64, 64] : [3, size, size];
+  const model = generateModernModel(name, { inputShape: shape, classes: 100, seed: 1 });
+  const calib = synthetic({ shape, count: 256, seed: 2, distribution: 'normal' });
+  const t0 = performance.now();
+  const q = await quantizeModel(model, { precision: 'int8', data: calib, calibSize: 256, batchSize: 32, intraOpThreads: threads, placement, measure: { batchSize: 64 } });
+  const quantizeSeconds = (performance.now() - t0) / 1000;
+  const evalBatch = (await readBatches(synthetic({ shape, count: 64, seed: 3, distribution: 'normal' }), 'input', 64, 64))[0];
+  const fp32 = await WorkerSession.open(serializeModel(model), { intraOpThreads: threads, interOpThreads: 1 });
+  const int8 = await WorkerSession.open(serializeModel(q.model), { intraOpThreads: threads, interOpThreads: 1, disabledOptimizers: ORT_DISABLED_OPTIMIZERS });
+  const a = Object.values(await fp32.run(evalBatch.feeds))[0].data;
+  const b = Object.values(await int8.run(evalBatch.feeds))[0].data;
+  const cos = cosine(a, b);
+  const latency = {};
+  for (const n of batches) {
+    const feeds = { input: { data: evalBatch.feeds.input.data.slice(0, n * shape[0] * shape[1] * shape[2]), dims: [n, ...shape], dtype: 'float32' } };
+    const f = [];
+    const i8 = [];
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? [[fp32, f], [int8, i8]] : [[int8, i8], [fp32, f]];
+      for (const [s, out] of order) out.push(median(Array.from(await s.bench(feeds, 3, iterations))));
+    }
+    latency[n] = { fp32Ms: +median(f).toFixed(2), int8Ms: +median(i8).toFixed(2), speedup: +(median(f) / median(i8)).toFixed(2) };
+  }
+  await fp32.close();
+  await int8.close();
+  // ops left float, grouped by op type and reason
+  const floatOps = {};
+  for (const e of q.report.qdq.float) {
+    const key = `${e.opType}: ${e.reason}`;
+    floatOps[key] = (floatOps[key] ?? 0) + 1;
+  }
+  const row = { model: name, inputShape: shape, path: q.report.path, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), latency, floatOps, quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
+  rows.push(row);
+  console.log(`${name.padEnd(19)} cos ${row.cosine.toFixed(4)}  b8 ${latency[8].fp32Ms} -> ${latency[8].int8Ms} ms (${latency[8].speedup}x)  b64 ${latency[64].fp32Ms} -> ${latency[64].int8Ms} ms (${latency[64].speedup}x)  [${row.quantizedLayers} int8 layers; load ${row.loadavg1m.toFixed(1)}]`);
+  for (const [k, v] of Object.entries(floatOps)) console.log(`${''.padEnd(21)}float: ${v} x ${k}`);
+}
+const result = {
+  bench: 'int8-architectures',
+  date: new Date().toISOString(),
+  conditions: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavgAtStart1m: loadStart, loadavg1m: loadavg()[0], threads, iterations, rounds, placement, note: 'shared 2-core machine loaded by other jobs: latencies are perturbed; FP32 and INT8 alternate so load hits both alike' },
+  rows,
+};
+mkdirSync('bench/results', { recursive: true });
+const out = arg('out', 'bench/results/int8-architectures.json');
+writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+console.log(`wrote ${out}`);
