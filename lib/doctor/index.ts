@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { listBackends } from '../engine/backend.js';
-import { packageRoot, tryNativeAddon, type NativeAddon, type NativeBuildInfo } from '../native/addon.js';
+import { packageRoot, REBUILD_TENSORRT_COMMAND, tryNativeAddon, type NativeAddon, type NativeBuildInfo } from '../native/addon.js';
 import { cudaInfo, type CudaInfo } from '../cuda/device.js';
 
 /** Everything a user needs to know before filing a bug; `trt-node doctor --json` prints this object. */
@@ -59,7 +59,7 @@ function tensorrtReport(addon: NativeAddon | undefined): DoctorReport['tensorrt'
   const compiled = addon?.buildInfo().tensorrt ?? null;
   if (!addon) return { compiled, runtime: null, summary: 'unknown (the addon did not load)' };
   if (!compiled) {
-    return { compiled, runtime: null, summary: "not compiled in (install TensorRT and rebuild: TENSORRT_ROOT=/path/to/TensorRT npm run build:native)" };
+    return { compiled, runtime: null, summary: `not compiled in (install TensorRT and rebuild: ${REBUILD_TENSORRT_COMMAND})` };
   }
   const name = TRT_RUNTIME_INFO_EXPORTS.find((n) => typeof addon[n] === 'function');
   if (!name) return { compiled, runtime: null, summary: `compiled against ${compiled}; this addon does not report the loaded library` };

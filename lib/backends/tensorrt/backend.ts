@@ -4,7 +4,7 @@ import { TrtnError, asTrtnError } from '../../errors.js';
 import type { Availability, Backend, ModelSource } from '../../engine/backend.js';
 import type { BuildOptions, LoadOptions } from '../../engine/options.js';
 import type { Logger, Severity } from '../../engine/types.js';
-import { tryNativeAddon } from '../../native/addon.js';
+import { REBUILD_COMMAND, REBUILD_TENSORRT_COMMAND, tryNativeAddon } from '../../native/addon.js';
 import { awaitNativeJob, batchPuller, throwIfAborted, withLoaderCause, type BatchPuller } from '../../native/bridge.js';
 import { convertForExplicitPath } from './explicit.js';
 import { TensorRtEngine, precisionFromLayerInfo } from './engine.js';
@@ -12,7 +12,7 @@ import { hasTensorRt, type NativeBuildOptions, type TrtAddon } from './native.js
 import { recognisesPlan } from './plan-format.js';
 import { planPrecision, type PrecisionPlan } from './precision.js';
 
-export const REBUILD_FIX = 'install TensorRT 8.6, 10.x or 11.x and rebuild the addon: TENSORRT_ROOT=/opt/TensorRT-10.x npm run build';
+export const REBUILD_FIX = `install TensorRT 8.6, 10.x or 11.x and rebuild the addon: ${REBUILD_TENSORRT_COMMAND}`;
 const SEVERITY_LEVEL: Record<Severity, number> = { error: 1, warning: 2, info: 3, verbose: 4 };
 export const DEFAULT_MAX_BATCH = 64;
 
@@ -24,7 +24,7 @@ const defaultLogger: Logger = (severity, message) => {
 /** The addon's TensorRT part, or why it cannot be had (reason + fix). */
 export function tensorRtAddon(): { addon?: TrtAddon; reason?: string; fix?: string } {
   const { addon, error } = tryNativeAddon();
-  if (!addon) return { reason: error?.message ?? 'the native addon could not be loaded', fix: 'npm run build' };
+  if (!addon) return { reason: error?.message ?? 'the native addon could not be loaded', fix: REBUILD_COMMAND };
   if (!addon.buildInfo().tensorrt || !hasTensorRt(addon)) {
     return { reason: 'the native addon was built without TensorRT', fix: REBUILD_FIX };
   }
