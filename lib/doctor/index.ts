@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { listBackends } from '../engine/backend.js';
 import { packageRoot, REBUILD_TENSORRT_COMMAND, tryNativeAddon, type NativeAddon, type NativeBuildInfo } from '../native/addon.js';
 import { cudaInfo, type CudaInfo } from '../cuda/device.js';
+import { sharpStatus } from '../data/sharp.js';
 
 /** Everything a user needs to know before filing a bug; `trt-node doctor --json` prints this object. */
 export interface DoctorReport {
@@ -29,6 +30,8 @@ export interface DoctorReport {
     summary: string;
   };
   onnxruntime: { installed: boolean; version: string | null; path: string | null; error?: string };
+  /** Optional native dependencies, loaded on first use: sharp (imageFolder's decoder for PNG/WebP and the JPEG fallback). */
+  sharp: { loaded: boolean; version: string | null; error?: string };
   backends: Array<{ name: string; available: boolean; reason?: string; fix?: string; info?: Record<string, unknown> }>;
   /** Facts that do not fit above (e.g. no backend registered). */
   notes: string[];
@@ -118,6 +121,7 @@ export async function doctor(): Promise<DoctorReport> {
     cuda: cudaInfo({ freeMemory: true }),
     tensorrt: tensorrtReport(addon),
     onnxruntime: onnxruntimeReport(),
+    sharp: await sharpStatus(),
     backends: await backendsReport(notes),
     notes,
   };
@@ -152,6 +156,7 @@ export function formatDoctorReport(r: DoctorReport): string {
   }
   row('TensorRT', r.tensorrt.summary);
   row('onnxruntime-node', r.onnxruntime.installed ? `${r.onnxruntime.version}` : `not installed (${r.onnxruntime.error ?? ''})`);
+  row('sharp', r.sharp.loaded ? `${r.sharp.version}` : `NOT loadable, imageFolder cannot decode images: ${r.sharp.error ?? 'unknown error'}`);
   lines.push('backends');
   if (r.backends.length === 0) lines.push('  (none registered)');
   for (const b of r.backends) {

@@ -21,6 +21,7 @@ import { feedInputs, findInitializer } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
 import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdqForTarget, type QdqOptions, type QdqPlan } from '../onnx/qdq.js';
+import { ortLogSeverity } from '../backends/onnxruntime/session.js';
 
 export interface MeasuredPlacementOptions {
   /** Rows of the timed batch (default 64). */
@@ -148,6 +149,7 @@ export function ortTimer(model: OnnxModel, batch: number, threads: number | unde
     try {
       session = await ort.InferenceSession.create(serializeModel(candidate), {
         graphOptimizationLevel: 'all',
+        logSeverityLevel: ortLogSeverity(),
         ...(threads ? { intraOpNumThreads: threads } : {}),
         interOpNumThreads: 1,
         ...(int8 ? { extra: { 'optimization.disable_specified_optimizers': ORT_DISABLED_OPTIMIZERS.join(';') } } : {}),
