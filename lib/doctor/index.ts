@@ -156,7 +156,7 @@ export function formatDoctorReport(r: DoctorReport): string {
   }
   row('TensorRT', r.tensorrt.summary);
   row('onnxruntime-node', r.onnxruntime.installed ? `${r.onnxruntime.version}` : `not installed (${r.onnxruntime.error ?? ''})`);
-  row('sharp', r.sharp.loaded ? `${r.sharp.version}` : `NOT loadable, imageFolder cannot decode images: ${r.sharp.error ?? 'unknown error'}`);
+  row('sharp', r.sharp.loaded ? `${r.sharp.version}` : `NOT loadable (only imageFolder needs it): ${r.sharp.error ?? 'unknown error'}`);
   lines.push('backends');
   if (r.backends.length === 0) lines.push('  (none registered)');
   for (const b of r.backends) {
