@@ -184,7 +184,8 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       onProgress: options.onProgress,
       signal: options.signal,
     });
-    scales = result.scales;
+    // The cache stores float32 scales: rounding them here makes the model built from the cache identical to this one.
+    scales = new Map([...result.scales].map(([tensor, scale]) => [tensor, Math.fround(scale)]));
     if (typeof options.cache === 'string') {
       try {
         writeFileSync(options.cache, writeCalibrationCache(scales, { calibrator: calibratorName(algorithm) }));
