@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   ERR_IO: 'a file could not be read or written',
   ERR_UNSUPPORTED: 'the operation is not supported by this backend, build or model',
   ERR_NATIVE_LOAD: 'the native addon could not be loaded',
+  ERR_TOOLCHAIN: 'a build tool the addon needs (cmake, a C++ compiler) is missing or failed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

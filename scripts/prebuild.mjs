@@ -1,17 +1,17 @@
 #!/usr/bin/env node
-// `npm run prebuild`: produce prebuilds/<platform>-<arch>/tensorrt-node.napi.node with prebuildify: the
-// portable addon, built with CUDA when the toolkit is there (static cudart, so it loads without a GPU) but
-// without TensorRT, whose libraries a user's machine may lack, and without libjpeg for the same reason. A local `npm run build` against an installed
-// TensorRT lands in build/Release, which the loader (node-gyp-build) prefers to prebuilds/.
-// npm also runs this before `npm run build` (npm's rule for a script named "prebuild").
+// `npm run prebuildify` (npm runs it before `npm pack` as `prepack`): produce
+// prebuilds/<platform>-<arch>/tensorrt-node.napi.node with prebuildify: the portable addon, built with CUDA when the
+// toolkit is there (static cudart, so it loads without a GPU) but without TensorRT, whose libraries a user's machine
+// may lack, and without libjpeg for the same reason. A local build (`npm run build`, `npx trt-node rebuild`) lands
+// in build/Release, which the loader (node-gyp-build) prefers to prebuilds/.
 //
-// prebuildify drives node-gyp; this script hands it a stand-in (this same file with --as-node-gyp) that
-// compiles with cmake-js into a staging folder, so the local build/ is never touched.
-import { spawnSync } from 'node:child_process';
+// prebuildify drives node-gyp; this script hands it a stand-in (this same file with --as-node-gyp) that compiles
+// with the package's own cmake driver (dist/cli/rebuild.js, the one `trt-node rebuild` uses) into a staging folder,
+// so the local build/ is never touched. Needs `npm run build:ts` first (npm's prepare has run it).
 import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
 const root = resolve(dirname(self), '..');
@@ -19,10 +19,14 @@ const stage = join(root, 'build-prebuild');
 
 if (process.argv.includes('--as-node-gyp')) {
   const debug = process.argv.includes('--debug');
-  const args = ['--no-install', 'cmake-js', 'compile', '-d', root, '--out', join(stage, 'build'),
-    '--CDTRTN_WITH_TENSORRT=OFF', '--CDTRTN_WITH_JPEG=OFF', '--CDTRTN_BUILD_TRT_SIMULATOR=OFF', ...(debug ? ['--debug'] : [])];
-  const r = spawnSync('npx', args, { stdio: 'inherit', cwd: root });
-  process.exit(r.status ?? 1);
+  const { rebuildAddon } = await import(pathToFileURL(join(root, 'dist', 'cli', 'rebuild.js')).href);
+  try {
+    rebuildAddon({ withTensorrt: false, withJpeg: false, simulator: false, debug, buildDir: join(stage, 'build', 'cmake'), outDir: join(stage, 'build', debug ? 'Debug' : 'Release'), output: 'ignore' });
+  } catch (err) {
+    console.error(`prebuild: ${err.code ?? ''} ${err.message}`);
+    process.exit(1);
+  }
+  process.exit(0);
 }
 
 rmSync(join(stage, 'build', 'Release'), { recursive: true, force: true });

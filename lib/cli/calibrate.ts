@@ -9,7 +9,8 @@ import { foldBatchNorm } from '../onnx/fold.js';
 import { loadModel } from '../onnx/io.js';
 import { planQdq } from '../onnx/qdq.js';
 import { calibrationSource, DEFAULT_CALIB_SIZE } from '../quantize/index.js';
-import { positiveInt, stderrProgress } from './progress.js';
+import { checkModelFile } from './model-file.js';
+import { oneOf, outputFile, positiveInt, stderrProgress } from './progress.js';
 
 interface CalibrateCliOptions {
   data: string;
@@ -32,6 +33,9 @@ export function registerCalibrate(program: Command): Command {
     .option('--all', 'scale every float tensor (for TensorRT implicit INT8), not only the Q/DQ inputs')
     .requiredOption('--cache <file>', 'calibration cache to write')
     .action(async (modelPath: string, o: CalibrateCliOptions) => {
+      oneOf('--algorithm', o.algorithm, CALIB_ALGORITHMS.filter((a) => a !== 'legacy-entropy'));
+      outputFile('--cache', o.cache);
+      await checkModelFile(modelPath);
       const model = foldBatchNorm(loadModel(modelPath));
       const tensors = o.all
         ? [...new Set([...model.graph.inputs.filter((v) => !model.graph.initializers.some((t) => t.name === v.name)).map((v) => v.name), ...model.graph.nodes.flatMap((n) => n.outputs).filter((t) => t !== '')])]

@@ -9,7 +9,9 @@ import { subset } from '../data/dataset.js';
 import { datasetFromSpec } from '../data/spec.js';
 import { DEFAULT_CALIB_SIZE } from '../quantize/index.js';
 import { evaluateTop1 } from '../quantize/evaluate.js';
-import { positiveInt, stderrProgress, trainSpecOf } from './progress.js';
+import { TrtnError } from '../errors.js';
+import { checkModelFile } from './model-file.js';
+import { oneOf, positiveInt, stderrProgress, trainSpecOf } from './progress.js';
 
 interface EvalCliOptions {
   data: string;
@@ -46,6 +48,10 @@ export function registerEval(program: Command): Command {
     .option('--limit <n>', 'evaluate the first n items only', positiveInt('--limit'))
     .option('--json', 'print one JSON object: { top1, count, precision, backend, path, ... }')
     .action(async (modelPath: string, o: EvalCliOptions) => {
+      oneOf('--precision', o.precision, ['fp32', 'fp16', 'int8', 'best']);
+      oneOf('--backend', o.backend, BACKENDS);
+      oneOf('--algorithm', o.algorithm, CALIB_ALGORITHMS);
+      await checkModelFile(modelPath);
       const progress = stderrProgress(o.json);
       const data = await datasetFromSpec(o.data, { split: 'test' });
       let engine: Engine;
@@ -54,7 +60,7 @@ export function registerEval(program: Command): Command {
         let calib;
         if (o.precision === 'int8' || (o.precision === 'best' && o.calib)) {
           const spec = o.calib ?? trainSpecOf(o.data);
-          if (!spec) throw new Error(`--precision ${o.precision} needs --calib <spec> (no train split can be derived from '${o.data}')`);
+          if (!spec) throw new TrtnError('ERR_INVALID_ARG', `--precision ${o.precision} needs --calib <spec> (no train split can be derived from '${o.data}')`);
           const calibSet = await datasetFromSpec(spec, { split: 'train' });
           const n = Math.min(o.calibSize, calibSet.length);
           calib = { data: n < calibSet.length ? subset(calibSet, n, { stratified: true }) : calibSet, batchSize: o.batchSize, maxBatches: Math.ceil(n / o.batchSize), algorithm: o.algorithm };

@@ -4,7 +4,8 @@ import { CALIB_ALGORITHMS, type CalibAlgorithm } from '../engine/options.js';
 import { datasetFromSpec } from '../data/spec.js';
 import { saveModel } from '../onnx/io.js';
 import { DEFAULT_CALIB_SIZE, quantizeModel } from '../quantize/index.js';
-import { positiveInt, stderrProgress } from './progress.js';
+import { checkModelFile } from './model-file.js';
+import { oneOf, outputFile, positiveInt, stderrProgress } from './progress.js';
 
 interface QuantizeCliOptions {
   data?: string;
@@ -35,9 +36,12 @@ export function registerQuantize(program: Command): Command {
     .requiredOption('--precision <p>', 'int8 or fp16')
     .requiredOption('-o, --output <file>', 'output ONNX file')
     .action(async (modelPath: string, o: QuantizeCliOptions) => {
-      if (o.precision !== 'int8' && o.precision !== 'fp16') throw new Error(`--precision must be int8 or fp16, got '${String(o.precision)}'`);
-      if (o.target !== 'onnxruntime' && o.target !== 'tensorrt') throw new Error(`--target must be onnxruntime or tensorrt, got '${String(o.target)}'`);
-      if (!['rules', 'measured', 'auto'].includes(o.placement)) throw new Error(`--placement must be rules, measured or auto, got '${String(o.placement)}'`);
+      oneOf('--precision', o.precision, ['int8', 'fp16']);
+      oneOf('--target', o.target, ['onnxruntime', 'tensorrt']);
+      oneOf('--placement', o.placement, ['rules', 'measured', 'auto']);
+      oneOf('--algorithm', o.algorithm, CALIB_ALGORITHMS.filter((a) => a !== 'legacy-entropy'));
+      outputFile('-o', o.output);
+      await checkModelFile(modelPath);
       const data = o.data ? await datasetFromSpec(o.data, { split: 'train' }) : undefined;
       const result = await quantizeModel(modelPath, {
         precision: o.precision, data, algorithm: o.algorithm, calibSize: o.calibSize, batchSize: o.batchSize, cache: o.cache, target: o.target,

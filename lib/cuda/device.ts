@@ -1,6 +1,6 @@
 import { TrtnError } from '../errors.js';
 import { is, invalid } from '../engine/options.js';
-import { tryNativeAddon } from '../native/addon.js';
+import { REBUILD_COMMAND, tryNativeAddon } from '../native/addon.js';
 import { cudaNative, hasCudaPart, type NativeCudaError } from './native.js';
 
 export interface CudaDevice {
@@ -58,7 +58,7 @@ export function cudaInfo(options: { freeMemory?: boolean } = {}): CudaInfo {
   if (!addon) {
     return {
       compiled: false, toolkitVersion: null, runtimeVersion: null, driverVersion: null, deviceCount: 0, devices: [],
-      reason: error?.message ?? 'the native addon could not be loaded', fix: "run 'npm run build' (needs cmake and a C++ compiler)", errorCode: 'ERR_NATIVE_LOAD',
+      reason: error?.message ?? 'the native addon could not be loaded', fix: `run '${REBUILD_COMMAND}' (needs cmake and a C++ compiler)`, errorCode: 'ERR_NATIVE_LOAD',
     };
   }
   const toolkitVersion = addon.buildInfo().cuda;
@@ -66,7 +66,7 @@ export function cudaInfo(options: { freeMemory?: boolean } = {}): CudaInfo {
     return {
       compiled: false, toolkitVersion, runtimeVersion: null, driverVersion: null, deviceCount: 0, devices: [],
       reason: 'the native addon was built without CUDA', errorCode: 'ERR_NO_CUDA',
-      fix: "install the CUDA toolkit and rebuild with 'npm run build:native'",
+      fix: `install the CUDA toolkit and rebuild with '${REBUILD_COMMAND}'`,
     };
   }
   const raw = cudaNative(addon).cudaInfo(options.freeMemory ?? false);

@@ -1,5 +1,5 @@
 import { TrtnError } from '../errors.js';
-import { nativeAddon, type NativeAddon } from '../native/addon.js';
+import { nativeAddon, REBUILD_COMMAND, type NativeAddon } from '../native/addon.js';
 
 /** What native/cuda/device.cc reports; the public shape is CudaInfo in device.ts. */
 export interface NativeCudaError {
@@ -101,7 +101,7 @@ export function cudaNative(addon: NativeAddon = nativeAddon()): CudaNative {
     throw new TrtnError(
       'ERR_NO_CUDA',
       'the native addon was built without CUDA (buildInfo().cuda is null); install the CUDA toolkit ' +
-        "(nvcc and the cudart library, found by CMake's FindCUDAToolkit) and rebuild with 'npm run build:native'",
+        `(nvcc and the cudart library, found by CMake's FindCUDAToolkit) and rebuild with '${REBUILD_COMMAND}'`,
     );
   }
   return addon as unknown as CudaNative;

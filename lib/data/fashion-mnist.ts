@@ -1,6 +1,8 @@
 /** Fashion-MNIST from its IDX files (gzipped or not). */
+import { existsSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../native/addon.js';
 import { TrtnError } from '../errors.js';
 import { invalid, is } from '../engine/options.js';
 import { ItemDataset } from './dataset.js';
@@ -8,6 +10,30 @@ import { formatError, readMaybeGzip } from './files.js';
 import { transforms as t, type TransformStep } from './transforms.js';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+/** The 600 + 600 image stratified subset a clone of the project ships (scripts/make-fashion-mnist-fixture.mjs). */
+export const FASHION_MNIST_FIXTURE_DIR = join(packageRoot, 'test', 'fixtures', 'fashion-mnist');
+const FULL_SET_FIX = 'apt-get install -y dataset-fashion-mnist (Debian/Ubuntu), or pass dir (spec fashion-mnist:test@<dir>)';
+
+let subsetNoticeShown = false;
+
+/**
+ * Where fashionMnist() reads when no dir is given: $TRTN_FASHION_MNIST_DIR, else Debian's package, else (in a
+ * clone of the project) the fixture subset, announced once on stderr, else the Debian path (reading it fails
+ * with ERR_IO and the fix).
+ */
+export function defaultFashionMnistDir(): string {
+  const env = process.env.TRTN_FASHION_MNIST_DIR;
+  if (env) return env;
+  if (existsSync(join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz')) || existsSync(join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte'))) return FASHION_MNIST_DIR;
+  if (existsSync(FASHION_MNIST_FIXTURE_DIR)) {
+    if (!subsetNoticeShown) {
+      subsetNoticeShown = true;
+      process.stderr.write(`tensorrt-node: Fashion-MNIST is not installed at ${FASHION_MNIST_DIR}; using the 600-image-per-split subset in ${FASHION_MNIST_FIXTURE_DIR} (accuracy figures are on that subset). For the full set: ${FULL_SET_FIX}\n`);
+    }
+    return FASHION_MNIST_FIXTURE_DIR;
+  }
+  return FASHION_MNIST_DIR;
+}
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
 /** Mean and standard deviation of the training pixels scaled to [0, 1]; the models in test/fixtures expect this. */
 export const FASHION_MNIST_NORMALIZATION = { scale: 1 / 255, mean: 0.286, std: 0.353 } as const;
@@ -59,7 +85,7 @@ export interface FashionMnistOptions {
 }
 
 export async function fashionMnist(options: FashionMnistOptions = {}): Promise<ItemDataset> {
-  const dir = options.dir ?? FASHION_MNIST_DIR;
+  const dir = options.dir ?? defaultFashionMnistDir();
   const split = options.split ?? 'train';
   if (!is.string(dir)) throw invalid('fashionMnist dir', 'a directory path', dir);
   if (!is.oneOf(split, ['train', 'test'] as const)) throw invalid('fashionMnist split', "'train' or 'test'", split);
@@ -69,6 +95,9 @@ export async function fashionMnist(options: FashionMnistOptions = {}): Promise<I
   );
   // Both read at once; when both fail, the images file's error is the one reported (not whichever failed first).
   const [imageRead, labelRead] = await Promise.allSettled([readMaybeGzip(imagesFile!), readMaybeGzip(labelsFile!)]);
+  if (imageRead.status === 'rejected' && dir === FASHION_MNIST_DIR && !existsSync(dir)) {
+    throw new TrtnError('ERR_IO', `Fashion-MNIST is not installed (${dir} does not exist); ${FULL_SET_FIX}`, { file: imagesFile, fix: FULL_SET_FIX });
+  }
   if (imageRead.status === 'rejected') throw imageRead.reason;
   if (labelRead.status === 'rejected') throw labelRead.reason;
   const [imageBytes, labelBytes] = [imageRead.value, labelRead.value];
@@ -85,7 +114,8 @@ export async function fashionMnist(options: FashionMnistOptions = {}): Promise<I
   const pixels = images.data;
   const itemSize = height * width;
   return new ItemDataset({
-    name: `fashion-mnist:${split}`,
+    // The subset says so in its name, which reports print next to every accuracy figure.
+    name: resolve(dir) === FASHION_MNIST_FIXTURE_DIR ? `fashion-mnist:${split} (${count}-image subset, test/fixtures/fashion-mnist; full set: apt-get install dataset-fashion-mnist)` : `fashion-mnist:${split}`,
     store: {
       format: { channels: 1, height, width, layout: 'CHW', dtype: 'uint8' },
       length: count,

@@ -6,7 +6,6 @@ import { readFile } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import sharp from 'sharp';
 import { TrtnError } from '../errors.js';
 import { invalid, is } from '../engine/options.js';
 import { ItemDataset, type RawItem } from './dataset.js';
@@ -14,6 +13,7 @@ import { ioError, warn, type WarningOptions } from './files.js';
 import { nativeJpegDecoder } from '../native/jpeg.js';
 import { axisFilter, jpegInfo, planJpegShrink, planNativeJpeg, resizeTriangleHwc } from './jpeg-shrink.js';
 import { transforms as t, type TransformStep } from './transforms.js';
+import { loadSharp } from './sharp.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
 const JPEG_NAME = /\.jpe?g$/i;
@@ -126,6 +126,7 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
     const shrunk = jpeg ? planJpegShrink(jpeg.width, jpeg.height, width, height) : null;
     const [w, h] = shrunk ? [shrunk.width, shrunk.height] : [width, height];
     let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+    const sharp = await loadSharp();
     try {
       decoded = await sharp(bytes ?? file, { failOn: 'error', sequentialRead: true })
         .resize(w, h, { fit, kernel })

@@ -22,7 +22,7 @@ export {
   type Padding,
 } from './transforms.js';
 export { float32ToFloat16Bits, float16BitsToFloat32 } from './float16.js';
-export { fashionMnist, parseIdx, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, FASHION_MNIST_NORMALIZATION, type FashionMnistOptions } from './fashion-mnist.js';
+export { fashionMnist, parseIdx, defaultFashionMnistDir, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, FASHION_MNIST_FIXTURE_DIR, FASHION_MNIST_NORMALIZATION, type FashionMnistOptions } from './fashion-mnist.js';
 export { cifar10, CIFAR10_CLASSES, CIFAR10_NORMALIZATION, STUDY_CIFAR10_SIZE, type Cifar10Options } from './cifar10.js';
 export { imageFolder, IMAGE_EXTENSIONS, STUDY_CATS_VS_DOGS_SIZE, type ImageFolderOptions } from './image-folder.js';
 export { npy, parseNpy, type NpyOptions } from './npy.js';

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { listBackends } from '../engine/backend.js';
-import { packageRoot, tryNativeAddon, type NativeAddon, type NativeBuildInfo } from '../native/addon.js';
+import { packageRoot, REBUILD_TENSORRT_COMMAND, tryNativeAddon, type NativeAddon, type NativeBuildInfo } from '../native/addon.js';
 import { cudaInfo, type CudaInfo } from '../cuda/device.js';
+import { sharpStatus } from '../data/sharp.js';
 
 /** Everything a user needs to know before filing a bug; `trt-node doctor --json` prints this object. */
 export interface DoctorReport {
@@ -29,6 +30,8 @@ export interface DoctorReport {
     summary: string;
   };
   onnxruntime: { installed: boolean; version: string | null; path: string | null; error?: string };
+  /** Optional native dependencies, loaded on first use: sharp (imageFolder's decoder for PNG/WebP and the JPEG fallback). */
+  sharp: { loaded: boolean; version: string | null; error?: string };
   backends: Array<{ name: string; available: boolean; reason?: string; fix?: string; info?: Record<string, unknown> }>;
   /** Facts that do not fit above (e.g. no backend registered). */
   notes: string[];
@@ -59,7 +62,7 @@ function tensorrtReport(addon: NativeAddon | undefined): DoctorReport['tensorrt'
   const compiled = addon?.buildInfo().tensorrt ?? null;
   if (!addon) return { compiled, runtime: null, summary: 'unknown (the addon did not load)' };
   if (!compiled) {
-    return { compiled, runtime: null, summary: "not compiled in (install TensorRT and rebuild: TENSORRT_ROOT=/path/to/TensorRT npm run build:native)" };
+    return { compiled, runtime: null, summary: `not compiled in (install TensorRT and rebuild: ${REBUILD_TENSORRT_COMMAND})` };
   }
   const name = TRT_RUNTIME_INFO_EXPORTS.find((n) => typeof addon[n] === 'function');
   if (!name) return { compiled, runtime: null, summary: `compiled against ${compiled}; this addon does not report the loaded library` };
@@ -121,6 +124,7 @@ export async function doctor(): Promise<DoctorReport> {
     cuda: cudaInfo({ freeMemory: true }),
     tensorrt: tensorrtReport(addon),
     onnxruntime: onnxruntimeReport(),
+    sharp: await sharpStatus(),
     backends: await backendsReport(notes),
     notes,
   };
@@ -155,6 +159,7 @@ export function formatDoctorReport(r: DoctorReport): string {
   }
   row('TensorRT', r.tensorrt.summary);
   row('onnxruntime-node', r.onnxruntime.installed ? `${r.onnxruntime.version}` : `not installed (${r.onnxruntime.error ?? ''})`);
+  row('sharp', r.sharp.loaded ? `${r.sharp.version}` : `NOT loadable (only imageFolder needs it): ${r.sharp.error ?? 'unknown error'}`);
   lines.push('backends');
   if (r.backends.length === 0) lines.push('  (none registered)');
   for (const b of r.backends) {

@@ -22,6 +22,11 @@ export interface NativeAddon {
   [member: string]: unknown;
 }
 
+/** The one command that recompiles the addon in place, from a clone or inside node_modules (lib/cli/rebuild.ts). */
+export const REBUILD_COMMAND = 'npx trt-node rebuild';
+/** The same against a TensorRT install: every "rebuild with TensorRT" hint prints this. */
+export const REBUILD_TENSORRT_COMMAND = `${REBUILD_COMMAND} --tensorrt /path/to/TensorRT`;
+
 /** Root of the package: lib/native/ (sources under vitest) and dist/native/ (compiled) are both two levels down. */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -56,7 +61,7 @@ export function nativeAddon(): NativeAddon {
   } catch (err) {
     loadError = new TrtnError(
       'ERR_NATIVE_LOAD',
-      `the native addon could not be loaded (${(err as Error).message}); run 'npm run build' in ${packageRoot}` +
+      `the native addon could not be loaded (${(err as Error).message}); run '${REBUILD_COMMAND}' in ${packageRoot} (needs cmake and a C++ compiler)` +
         (process.env.TRTN_ADDON_PATH ? ` or check TRTN_ADDON_PATH=${process.env.TRTN_ADDON_PATH}` : ''),
       { file: process.env.TRTN_ADDON_PATH },
       { cause: err },

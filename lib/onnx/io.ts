@@ -43,6 +43,8 @@ export function parseModel(bytes: Uint8Array, file = '<bytes>'): OnnxModel {
   } catch (err) {
     // protobufjs throws RangeError/Error on truncation or bad wire types; a stack overflow is a RangeError too.
     const reason = err instanceof Error ? err.message : String(err);
+    // protobufjs reports a field running past the end as 'index out of range: <pos> + <len> > <size>'.
+    if (/index out of range/.test(reason)) throw loadError(file, `truncated ONNX model: a field runs past the end of the ${bytes.byteLength}-byte file (${reason})`, {}, err);
     throw loadError(file, `not a valid ONNX model (${reason})`, {}, err);
   }
   validateDecoded(model, file);

@@ -22,6 +22,7 @@ import type { OnnxModel } from '../onnx/model.js';
 import type { TensorData } from '../engine/types.js';
 import { WorkerSession } from '../backends/onnxruntime/session.js';
 import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdqForTarget, type QdqOptions, type QdqPlan } from '../onnx/qdq.js';
+import { ortLogSeverity } from '../backends/onnxruntime/session.js';
 
 export interface MeasuredPlacementOptions {
   /** Rows of the timed batch (default 64). */

@@ -9,6 +9,8 @@ import { pullBatchesNatively, fnv1a32 } from '../../lib/native/bridge.js';
 import { nativeAddon, packageRoot } from '../../lib/native/addon.js';
 import { TrtnError } from '../../lib/errors.js';
 import type { Feeds } from '../../lib/engine/types.js';
+import { join } from 'node:path';
+import { defaultFashionMnistDir } from '../../lib/data/fashion-mnist.js';
 
 const BATCH = 8;
 const ITEM = 28 * 28;
@@ -16,7 +18,7 @@ const BYTES = BATCH * ITEM * 4;
 
 // First 40 test images, normalised as the fixture models expect, in batches of 8.
 function fashionMnistBatches(count = 5): Float32Array[] {
-  const raw = gunzipSync(readFileSync('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz'));
+  const raw = gunzipSync(readFileSync(join(defaultFashionMnistDir(), 't10k-images-idx3-ubyte.gz')));
   expect(raw.readUInt32BE(0)).toBe(2051);
   const batches: Float32Array[] = [];
   for (let b = 0; b < count; b++) {

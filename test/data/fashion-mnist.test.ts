@@ -1,30 +1,35 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FASHION_MNIST_DIR, fashionMnist, parseIdx } from '../../lib/data/fashion-mnist.js';
+import { defaultFashionMnistDir, FASHION_MNIST_DIR, FASHION_MNIST_FIXTURE_DIR, fashionMnist, parseIdx } from '../../lib/data/fashion-mnist.js';
 import { transforms as t } from '../../lib/data/transforms.js';
 import { collect, rejection, tempDir, thrown } from './helpers.js';
 
+// The files the tests read (vitest.config.ts): Debian's full set, or the subset fixture, which keeps the first 60
+// items of each class in file order, so its first items are the full set's.
+const dir = defaultFashionMnistDir();
+const full = dir !== FASHION_MNIST_FIXTURE_DIR;
+const [trainCount, testCount] = full ? [60000, 10000] : [600, 600];
 // Independent reading of the raw test bytes: header is 16 bytes for images, 8 for labels.
-const rawTestImages = gunzipSync(readFileSync(join(FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz'))).subarray(16);
+const rawTestImages = gunzipSync(readFileSync(join(dir, 't10k-images-idx3-ubyte.gz'))).subarray(16);
 
-describe('fashionMnist on the real files', () => {
-  it('train split: 60000 items of [1,28,28] float32, 6000 per class, first label 9', async () => {
+describe(`fashionMnist on the real files (${full ? 'the full set' : 'the subset fixture'} in ${dir})`, () => {
+  it('train split: [1,28,28] float32 items, as many per class, first label 9', async () => {
     const ds = await fashionMnist({ split: 'train' });
-    expect(ds.length).toBe(60000);
+    expect(ds.length).toBe(trainCount);
     expect(ds.itemShape).toEqual([1, 28, 28]);
     expect(ds.dtype).toBe('float32');
     const histogram = new Array(10).fill(0);
     for (const label of ds.labels!) histogram[label]++;
-    expect(histogram).toEqual(new Array(10).fill(6000));
+    expect(histogram).toEqual(new Array(10).fill(trainCount / 10));
     expect(ds.labels![0]).toBe(9);
   });
 
-  it("test split: 10000 items, first label 9 'Ankle boot', pixels normalised as (x/255 - 0.2860)/0.3530", async () => {
+  it("test split: all items, first label 9 'Ankle boot', pixels normalised as (x/255 - 0.2860)/0.3530", async () => {
     const ds = await fashionMnist({ split: 'test' });
-    expect(ds.length).toBe(10000);
+    expect(ds.length).toBe(testCount);
     expect(ds.labels![0]).toBe(9);
     expect(ds.classes![ds.labels![0]!]).toBe('Ankle boot');
     const [first] = await collect(ds.batches({ batchSize: 64, limit: 64 }));
@@ -49,12 +54,12 @@ describe('fashionMnist on the real files', () => {
     const ds = await fashionMnist({ split: 'test' });
     const [batch] = await collect(ds.batches({ batchSize: 32, shuffle: true, seed: 3, limit: 32 }));
     const x = batch!.feeds.input!.data as Float32Array;
-    const rawLabels = gunzipSync(readFileSync(join(FASHION_MNIST_DIR, 't10k-labels-idx1-ubyte.gz'))).subarray(8);
+    const rawLabels = gunzipSync(readFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'))).subarray(8);
     let matched = 0;
     for (let row = 0; row < 32; row++) {
       // find the source image by its first 784 values; it must carry the same label
       const item = x.subarray(row * 784, row * 784 + 784);
-      for (let i = 0; i < 10000; i++) {
+      for (let i = 0; i < testCount; i++) {
         if (item.every((v, k) => Math.abs(v - (rawTestImages[i * 784 + k]! / 255 - 0.286) / 0.353) < 1e-6)) {
           expect(batch!.labels![row]).toBe(rawLabels[i]);
           matched++;
@@ -71,6 +76,27 @@ describe('fashionMnist on the real files', () => {
     expect(Array.from(batch!.feeds.input!.data)).toEqual(Array.from(rawTestImages.subarray(0, 2 * 784)));
     const big = await fashionMnist({ split: 'test', transforms: [t.resize(32), t.rgb(), t.rescale(1 / 255)] });
     expect(big.itemShape).toEqual([3, 32, 32]);
+  });
+});
+
+describe.skipIf(!existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz')))('the subset fixture against the full set (needs dataset-fashion-mnist)', () => {
+  it('holds, per split, the first 60 items of each class of the full set, byte for byte, in file order', async () => {
+    for (const split of ['train', 'test'] as const) {
+      const [sub, all] = await Promise.all([fashionMnist({ split, dir: FASHION_MNIST_FIXTURE_DIR, transforms: [t.dtype('uint8')] }), fashionMnist({ split, dir: FASHION_MNIST_DIR, transforms: [t.dtype('uint8')] })]);
+      expect(sub.length).toBe(600);
+      expect(sub.name).toMatch(/600-image subset/);
+      const taken = new Array(10).fill(0);
+      const picked: number[] = [];
+      all.labels!.forEach((label, i) => { if (taken[label]! < 60) { taken[label]!++; picked.push(i); } });
+      const [subBatch] = await collect(sub.batches({ batchSize: 600 }));
+      const allBatch = (await collect(all.batches({ batchSize: all.length })))[0]!;
+      const a = allBatch.feeds.input!.data as Uint8Array;
+      const b = subBatch!.feeds.input!.data as Uint8Array;
+      picked.forEach((src, k) => {
+        expect(sub.labels![k]).toBe(all.labels![src]);
+        expect(Buffer.compare(Buffer.from(b.subarray(k * 784, (k + 1) * 784)), Buffer.from(a.subarray(src * 784, (src + 1) * 784)))).toBe(0);
+      });
+    }
   });
 });
 

@@ -26,8 +26,8 @@ describe('data specs', () => {
 
   it('builds datasets from specs', async () => {
     const fm = await datasetFromSpec('fashion-mnist');
-    expect(fm.name).toBe('fashion-mnist:test');
-    expect(fm.length).toBe(10000);
+    expect(fm.name).toMatch(/^fashion-mnist:test/);
+    expect([10000, 600]).toContain(fm.length); // Debian's full set, or the subset fixture where it is absent
     const syn = await datasetFromSpec('synthetic:3x4x4,n=5');
     expect([syn.length, ...syn.itemShape]).toEqual([5, 3, 4, 4]);
     const { dir, cleanup } = await tempDir();

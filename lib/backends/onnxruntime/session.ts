@@ -131,6 +131,16 @@ function startHost(kind: SessionHostKind, workerData: Record<string, unknown>): 
 }
 
 let ortPath: string | undefined;
+/**
+ * ONNX Runtime's own log level for our sessions: 4 (fatal only) unless TRTN_ORT_LOG_SEVERITY (0 verbose .. 4) says
+ * otherwise. Every ORT failure already reaches the caller as a TrtnError carrying ORT's message, so its red log line
+ * is a duplicate that reads like a second, unhandled failure.
+ */
+export function ortLogSeverity(): 0 | 1 | 2 | 3 | 4 {
+  const n = Number(process.env.TRTN_ORT_LOG_SEVERITY);
+  return process.env.TRTN_ORT_LOG_SEVERITY !== undefined && Number.isInteger(n) && n >= 0 && n <= 4 ? (n as 0 | 1 | 2 | 3 | 4) : 4;
+}
+
 /** Absolute path of onnxruntime-node's entry, or throws ERR_BACKEND_UNAVAILABLE. */
 export function resolveOrt(): string {
   if (ortPath) return ortPath;
@@ -212,7 +222,7 @@ export class WorkerSession {
 
   /** Start a worker and create the session there from the model bytes. */
   static async open(model: Uint8Array, options: OrtSessionOptions = {}): Promise<WorkerSession> {
-    const sessionOptions: Record<string, unknown> = { graphOptimizationLevel: options.graphOptimization ?? 'all' };
+    const sessionOptions: Record<string, unknown> = { graphOptimizationLevel: options.graphOptimization ?? 'all', logSeverityLevel: ortLogSeverity() };
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.interOpThreads) sessionOptions.interOpNumThreads = options.interOpThreads;
     const extra: Record<string, unknown> = {};

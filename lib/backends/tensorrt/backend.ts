@@ -4,7 +4,7 @@ import { TrtnError, asTrtnError } from '../../errors.js';
 import type { Availability, Backend, ModelSource } from '../../engine/backend.js';
 import type { BuildOptions, LoadOptions } from '../../engine/options.js';
 import type { Logger, Severity } from '../../engine/types.js';
-import { tryNativeAddon } from '../../native/addon.js';
+import { REBUILD_COMMAND, REBUILD_TENSORRT_COMMAND, tryNativeAddon } from '../../native/addon.js';
 import { awaitNativeJob, throwIfAborted, withLoaderCause, type BatchPuller } from '../../native/bridge.js';
 import { calibrationFeed, calibrationInputs } from './calibration.js';
 import { convertForExplicitPath } from './explicit.js';
@@ -13,7 +13,7 @@ import { hasTensorRt, type NativeBuildOptions, type TrtAddon, type TrtProbe } fr
 import { recognisesPlan } from './plan-format.js';
 import { planPrecision, type PrecisionPlan } from './precision.js';
 
-export const REBUILD_FIX = 'install TensorRT 8.6, 10.x or 11.x and rebuild the addon: TENSORRT_ROOT=/opt/TensorRT-10.x npm run build';
+export const REBUILD_FIX = `install TensorRT 8.6, 10.x or 11.x and rebuild the addon: ${REBUILD_TENSORRT_COMMAND}`;
 const SEVERITY_LEVEL: Record<Severity, number> = { error: 1, warning: 2, info: 3, verbose: 4 };
 export const DEFAULT_MAX_BATCH = 64;
 
@@ -25,7 +25,7 @@ const defaultLogger: Logger = (severity, message) => {
 /** The addon's TensorRT part, or why it cannot be had (reason + fix). */
 export function tensorRtAddon(): { addon?: TrtAddon; reason?: string; fix?: string } {
   const { addon, error } = tryNativeAddon();
-  if (!addon) return { reason: error?.message ?? 'the native addon could not be loaded', fix: 'npm run build' };
+  if (!addon) return { reason: error?.message ?? 'the native addon could not be loaded', fix: REBUILD_COMMAND };
   if (!addon.buildInfo().tensorrt || !hasTensorRt(addon)) {
     return { reason: 'the native addon was built without TensorRT', fix: REBUILD_FIX };
   }

@@ -93,7 +93,7 @@ describe('availability on this machine', () => {
     if (built === null) {
       expect(a.reason).toBe('the native addon was built without TensorRT');
       expect(a.fix).toBe(REBUILD_FIX);
-      expect(a.fix).toContain('TENSORRT_ROOT=');
+      expect(a.fix).toContain('npx trt-node rebuild --tensorrt'); // the one rebuild command doctor and the README give
     } else {
       expect(a.reason).toMatch(/CUDA device|could not initialise/);
     }
