@@ -131,13 +131,19 @@ async function warmUp(engine: Engine, batch: number, settings: MeasureSettings, 
 }
 
 async function latencyAttempt(engine: Engine, batch: number, settings: MeasureSettings, perQueryMs: number, signal?: AbortSignal) {
-  const total = Math.max(settings.iterations, Math.ceil(settings.durationMs / Math.max(perQueryMs, 1e-3)));
-  const per = Math.max(1, Math.ceil(total / SEGMENTS));
+  const segmentMs = settings.durationMs / SEGMENTS;
+  const minPer = Math.max(1, Math.ceil(settings.iterations / SEGMENTS));
+  // Each segment sizes itself from the wall time per query of the one before (a median would undercount a loaded
+  // machine's tail, and the run would overshoot its duration).
+  let wallPerQuery = Math.max(perQueryMs, 1e-3);
   const rows: BenchmarkRow[] = [];
   let timer: 'cuda-event' | 'host' = 'host';
   for (let s = 0; s < SEGMENTS; s++) {
     checkAbort(signal);
+    const per = Math.max(minPer, Math.min(1_000_000, Math.round(segmentMs / wallPerQuery)));
+    const t0 = performance.now();
     const r = await engine.benchmark({ batchSizes: [batch], warmup: 0, iterations: per, ...(signal ? { signal } : {}) });
+    wallPerQuery = Math.max((performance.now() - t0) / per, 1e-3);
     timer = r.timer;
     const row = r.rows.find((x) => x.batchSize === batch);
     if (!row) throw new TrtnError('ERR_INFERENCE', `benchmark returned no row for batch ${batch}`);
@@ -145,7 +151,7 @@ async function latencyAttempt(engine: Engine, batch: number, settings: MeasureSe
   }
   const latency = cellStats(rows.map((r) => ({ stats: r.latencyMs, n: r.iterations, ...(r.latencySamplesMs ? { samples: r.latencySamplesMs } : {}) })));
   const middle = [...rows].sort((a, b) => a.latencyMs.median - b.latencyMs.median)[rows.length >> 1]!;
-  return { latency, timer, middle, backendThroughput: summarize(rows.map((r) => r.throughput)).median };
+  return { latency, timer, middle, backendThroughput: summarize(rows.map((r) => r.throughput)).median, wallPerQuery };
 }
 
 /** The single-stream latency run of one cell, re-measured while its CV exceeds settings.maxCv. */
@@ -155,7 +161,7 @@ export async function measureLatency(engine: Engine, batch: number, settings: Me
   let attempts = 1;
   while (best.latency.cv > settings.maxCv && attempts <= settings.remeasures) {
     attempts++;
-    const again = await latencyAttempt(engine, batch, settings, best.latency.median, signal);
+    const again = await latencyAttempt(engine, batch, settings, best.wallPerQuery, signal);
     if (again.latency.cv < best.latency.cv) best = again;
   }
   const m = best.middle;
