@@ -249,3 +249,13 @@ describe('CLI commands', () => {
     }
   });
 });
+
+describe('TensorRT cells', () => {
+  it('show GPU compute and the copies beside the latency (trtexec\'s split) when the backend times them', () => {
+    const r = makeResults();
+    const c = r.cells.find((x) => x.column === 'int8' && x.batchSize === 1)!;
+    Object.assign(c, { timer: 'cuda-event', gpuMs: summarize([2.5, 2.5]), h2dMs: summarize([0.75]), d2hMs: summarize([0.125]) });
+    expect(toMarkdown(r)).toContain('GPU compute 2.50, H2D 0.750, D2H 0.125 ms');
+    expect(toCsv(r)).toContain(',2.5,0.75,0.125,');
+  });
+});

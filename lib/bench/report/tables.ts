@@ -63,6 +63,9 @@ export function cellLines(c: StudyCell, maxCv: number): { lines: string[]; marks
   const lines = [`latency ${formatMs(l.median)} ms ±${formatPct(l.noise / 2)}`];
   const pcts = [l.p90 !== undefined ? `p90 ${formatMs(l.p90)}` : '', l.p99 !== undefined ? `p99 ${formatMs(l.p99)}` : ''].filter(Boolean);
   lines.push(`CV ${formatPct(l.cv)}, n ${l.n}${pcts.length ? `; ${pcts.join(', ')}` : ''}`);
+  // TensorRT: latency is H2D + compute + D2H; the parts as trtexec shows them.
+  const parts = [c.gpuMs ? `compute ${formatMs(c.gpuMs.median)}` : '', c.h2dMs ? `H2D ${formatMs(c.h2dMs.median)}` : '', c.d2hMs ? `D2H ${formatMs(c.d2hMs.median)}` : ''].filter(Boolean);
+  if (parts.length) lines.push(`GPU ${parts.join(', ')} ms`);
   if (c.throughput !== undefined) lines.push(`throughput ${rate(c.throughput)}/s ±${formatPct((c.throughputNoise ?? 0) / 2)}`);
   else if (c.throughputError) lines.push(`throughput failed (${c.throughputError.code})`);
   const ratios = [typeof c.speedup === 'number' ? `speedup ${fixed(2)(c.speedup)}x` : '', typeof c.improvementFactor === 'number' ? `IF ${fixed(2)(c.improvementFactor)}x` : ''].filter(Boolean);
