@@ -40,7 +40,8 @@ export function chartSpec(title: string, yTitle: string, points: ChartPoint[], p
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
-    width: 300,
+    // Three charts (trade-off, Eq. 19, Eq. 20) side by side within a 1400 px page.
+    width: 250,
     height: 240,
     background: 'white',
     data: { values: points },
@@ -74,7 +75,7 @@ export function tradeoffSpec(title: string, points: TradeoffPoint[], precisions:
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
-    width: 340,
+    width: 320,
     height: 240,
     background: 'white',
     data: { values: points },
@@ -119,7 +120,8 @@ export async function renderCharts(results: StudyResults): Promise<ChartFile[]> 
         .filter((c) => c.latencyMs && typeof c.throughput === 'number' && Number.isFinite(c.throughput))
         .map((c) => ({ batchSize: c.batchSize, precision: c.column, latencyMs: c.latencyMs!.median, throughput: c.throughput! }));
       if (tradeoff.length) {
-        const title = `${model} (${input}): latency vs throughput`;
+        // Short titles: a title wider than its chart widens the SVG (the input setting is in the section heading).
+        const title = `${model}: latency vs throughput`;
         charts.push({ input, model, metric: 'latencyThroughput', title, file: `charts/latency-throughput-${slug(input)}-${slug(model)}.svg`, svg: await renderSvg(tradeoffSpec(title, tradeoff, precisions)) });
       }
       const metrics = improvementFactorInformative(mine) ? (['speedup', 'improvementFactor'] as const) : (['speedup'] as const);
@@ -128,7 +130,7 @@ export async function renderCharts(results: StudyResults): Promise<ChartFile[]> 
           .filter((c) => typeof c[metric] === 'number' && Number.isFinite(c[metric]))
           .map((c) => ({ batchSize: c.batchSize, precision: c.column, value: c[metric] as number }));
         if (points.length === 0) continue;
-        const title = `${model} (${input}): ${METRIC_TITLE[metric]}`;
+        const title = `${model}: ${METRIC_TITLE[metric]}`;
         const svg = await renderSvg(chartSpec(title, METRIC_TITLE[metric], points, precisions));
         const name = metric === 'speedup' ? 'speedup' : 'improvement-factor';
         charts.push({ input, model, metric, title, file: `charts/${name}-${slug(input)}-${slug(model)}.svg`, svg });
