@@ -11,18 +11,13 @@
 // Runs under the shared benchmark lock (re-executes itself under flock unless TRTN_BENCH_LOCKED=1).
 // Usage: node bench/engine-overhead.mjs [--models cnn,vgg16] [--batches 1,8,64] [--rounds 7] [--block-ms 300]
 //        [--out bench/results/engine-overhead.json]   (build first: npx tsc -p tsconfig.json)
-import { spawnSync } from 'node:child_process';
+import { holdBenchLock } from './bench-lock.mjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 
-const LOCK = '/tmp/trtn-bench.lock';
-if (process.env.TRTN_BENCH_LOCKED !== '1') {
-  const r = spawnSync('flock', [LOCK, process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, TRTN_BENCH_LOCKED: '1' } });
-  if (r.error) throw new Error(`cannot run under flock ${LOCK}: ${r.error.message}`);
-  process.exit(r.status ?? 1);
-}
+holdBenchLock();
 
 await import('../dist/backends/onnxruntime/index.js');
 const { buildEngine } = await import('../dist/engine/api.js');

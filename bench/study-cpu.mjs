@@ -4,14 +4,9 @@
 // Build first: npx tsc -p tsconfig.json. Writes the reports and results.json to outDir and prints the tables.
 // Re-executes itself as `flock /tmp/trtn-bench.lock node ...` unless TRTN_BENCH_LOCKED=1 says the caller holds it.
 // Compare two runs with: node dist/cli/main.js report --compare a/results.json b/results.json
-import { spawnSync } from 'node:child_process';
+import { holdBenchLock } from './bench-lock.mjs';
 
-const LOCK = '/tmp/trtn-bench.lock';
-if (process.env.TRTN_BENCH_LOCKED !== '1') {
-  const r = spawnSync('flock', [LOCK, process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, TRTN_BENCH_LOCKED: '1' } });
-  if (r.error) throw new Error(`cannot run under flock ${LOCK}: ${r.error.message}`);
-  process.exit(r.status ?? 1);
-}
+holdBenchLock();
 
 await import('../dist/index.js'); // registers the backends the library ships
 const { runStudy, writeReports, createProgressReporter, toMarkdown } = await import('../dist/bench/index.js');

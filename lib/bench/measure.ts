@@ -8,21 +8,10 @@ import { loadavg } from 'node:os';
 import { TrtnError } from '../errors.js';
 import { summarize } from '../engine/stats.js';
 import type { BenchmarkRow, Engine, Feeds, LatencyStats, TensorData } from '../engine/types.js';
+import type { StudyConfig } from './config.js';
 
-export interface MeasureSettings {
-  /** Warm-up before each timed run (ms), as trtexec's --warmUp. */
-  warmupMs: number;
-  /** Shortest timed run (ms), as trtexec's --duration. */
-  durationMs: number;
-  /** Fewest timed queries, as trtexec's --iterations. */
-  iterations: number;
-  /** A latency run whose coefficient of variation exceeds this is re-measured, then marked unstable. */
-  maxCv: number;
-  /** Re-measures of an unstable latency run (the one with the lowest CV is kept). */
-  remeasures: number;
-  /** Queries in flight in the throughput run. */
-  streams: number;
-}
+/** The measurement fields of a study config (documented there). */
+export type MeasureSettings = Pick<StudyConfig, 'warmupMs' | 'durationMs' | 'iterations' | 'maxCv' | 'remeasures' | 'streams'>;
 
 /** Timed runs are split into this many segments: their medians give the noise of the cell's median. */
 export const SEGMENTS = 5;

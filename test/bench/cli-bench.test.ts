@@ -4,31 +4,23 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import '../../lib/backends/index.js';
 import { benchAction, EXIT_PARTIAL } from '../../lib/cli/bench.js';
+import { outputCapture } from './study-fixture.js';
 
 const CNN = 'test/fixtures/models/fmnist_cnn.onnx';
 const MISSING = 'test/fixtures/models/nope.onnx';
 
 describe('trt-node bench: exit status says what was measured', () => {
   let dir: string;
-  const err: string[] = [];
-  const writeErr = process.stderr.write.bind(process.stderr);
-  const write = process.stdout.write.bind(process.stdout);
+  const io = outputCapture();
+  const err = io.stderr;
+  const capture = () => io.start();
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'trtn-bench-cli-'));
   });
-  afterEach(() => {
-    process.stderr.write = writeErr;
-    process.stdout.write = write;
-    process.exitCode = undefined;
-    err.length = 0;
-  });
+  afterEach(() => io.restore());
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-  const capture = () => {
-    process.stderr.write = ((t: string) => err.push(t) > 0) as typeof process.stderr.write;
-    process.stdout.write = (() => true) as typeof process.stdout.write;
-  };
 
   it('nothing measured: a TrtnError with the first reason, and no charts claimed', async () => {
     capture();

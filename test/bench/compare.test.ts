@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compareResults, comparisonSummary, parseThreshold } from '../../lib/bench/compare.js';
 import { reportAction, EXIT_REGRESSION } from '../../lib/cli/report.js';
-import { makeResults } from './study-fixture.js';
+import { makeResults, outputCapture } from './study-fixture.js';
 import type { StudyResults } from '../../lib/bench/results.js';
 
 /** b: run a with the int8 batch-4 latency scaled by `factor` and its segment noise set to `noise`. */
@@ -60,33 +60,23 @@ describe('compareResults', () => {
 
 describe('trt-node report --compare', () => {
   let dir: string;
-  const out: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
+  const io = outputCapture();
+  const capture = () => io.start();
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'trtn-compare-'));
     await writeFile(join(dir, 'a.json'), JSON.stringify(makeResults()));
     await writeFile(join(dir, 'b.json'), JSON.stringify(slower(1.25)));
   });
-  afterEach(() => {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-    process.exitCode = undefined;
-    out.length = 0;
-  });
+  afterEach(() => io.restore());
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-  const capture = () => {
-    process.stdout.write = ((t: string) => out.push(t) > 0) as typeof process.stdout.write;
-    process.stderr.write = ((t: string) => out.push(t) > 0) as typeof process.stderr.write;
-  };
 
   it(`prints every cell's ratio, writes compare.* and exits ${EXIT_REGRESSION} on a regression beyond the threshold`, async () => {
     capture();
     await reportAction([join(dir, 'a.json'), join(dir, 'b.json')], { compare: true, out: join(dir, 'cmp') });
     expect(process.exitCode).toBe(EXIT_REGRESSION);
-    const text = out.join('');
+    const text = [...io.stdout, ...io.stderr].join('');
     expect(text).toMatch(/\| 3x48x48 \| vgg16 \| int8 \| 4 \| latency \| 10\.0 ms \| 12\.5 ms \| 1\.250x \| ±0% \| slower \(REGRESSION\) \|/);
     expect(text).toContain('latency: 3/4 within noise');
     expect(JSON.parse(await readFile(join(dir, 'cmp', 'compare.json'), 'utf8')).regressions).toBe(1);

@@ -52,3 +52,28 @@ export function withAccuracy(): StudyResults {
   return r;
 }
 
+
+/**
+ * Capture what a CLI action writes: start() replaces process.stdout/stderr.write, restore() puts them back and
+ * clears process.exitCode (call it in afterEach).
+ */
+export function outputCapture(): { stdout: string[]; stderr: string[]; start(): void; restore(): void } {
+  const write = process.stdout.write.bind(process.stdout);
+  const writeErr = process.stderr.write.bind(process.stderr);
+  const c = {
+    stdout: [] as string[],
+    stderr: [] as string[],
+    start() {
+      process.stdout.write = ((t: string) => c.stdout.push(t) > 0) as typeof process.stdout.write;
+      process.stderr.write = ((t: string) => c.stderr.push(t) > 0) as typeof process.stderr.write;
+    },
+    restore() {
+      process.stdout.write = write;
+      process.stderr.write = writeErr;
+      process.exitCode = undefined;
+      c.stdout.length = 0;
+      c.stderr.length = 0;
+    },
+  };
+  return c;
+}
