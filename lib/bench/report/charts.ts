@@ -41,7 +41,7 @@ export function chartSpec(title: string, yTitle: string, points: ChartPoint[], p
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     // Three charts (trade-off, Eq. 19, Eq. 20) side by side within a 1400 px page.
-    width: 250,
+    width: 220,
     height: 240,
     background: 'white',
     data: { values: points },
@@ -75,7 +75,7 @@ export function tradeoffSpec(title: string, points: TradeoffPoint[], precisions:
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
-    width: 320,
+    width: 300,
     height: 240,
     background: 'white',
     data: { values: points },
