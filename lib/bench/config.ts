@@ -1,4 +1,5 @@
 /** What a study runs: validated configuration, named input settings and presets. */
+import { availableParallelism } from 'node:os';
 import { TrtnError } from '../errors.js';
 import { is, invalid, CALIB_ALGORITHMS, type CalibAlgorithm } from '../engine/options.js';
 
@@ -16,6 +17,11 @@ export const INPUT_SETTINGS: Readonly<Record<string, readonly [number, number, n
 };
 
 export const DEFAULT_BATCH_SIZES = [8, 16, 32, 64] as const;
+/** The input setting when none is given: a shape, not a dataset name (the study's data there is synthetic). */
+export const DEFAULT_INPUT = '3x48x48';
+/** trtexec's defaults: 200 ms warm-up, at least 3 s and 10 queries per timed run. */
+export const MEASURE_DEFAULTS = { warmupMs: 200, durationMs: 3000, iterations: 10, maxCv: 0.1, remeasures: 1 } as const;
+export const DEFAULT_STREAMS = Math.max(1, Math.min(4, availableParallelism()));
 export const DEFAULT_CALIBRATION_COUNT = 512;
 
 /** One input setting with its models and data. */
@@ -39,8 +45,20 @@ export interface StudyConfig {
   batchSizes: number[];
   precisions: StudyPrecision[];
   backend: StudyBackend;
-  warmup: number;
+  /** Time-based warm-up before each timed run (ms; trtexec's --warmUp, default 200). */
+  warmupMs: number;
+  /** Shortest timed run per cell and run kind (ms; trtexec's --duration, default 3000). */
+  durationMs: number;
+  /** Fewest timed queries per cell and run kind (trtexec's --iterations, default 10). */
   iterations: number;
+  /** Coefficient of variation above which a latency run is re-measured and, if still above, marked unstable (default 0.1). */
+  maxCv: number;
+  /** Re-measures of an unstable latency run (default 1). */
+  remeasures: number;
+  /** Queries in flight in the throughput run (default: the number of CPU cores, at most 4). */
+  streams: number;
+  /** TensorRT: one engine per batch size with its optimization profile's opt at that batch (default true). */
+  enginePerBatch: boolean;
   calibAlgorithm: CalibAlgorithm;
   /** ONNX Runtime intra-op threads; default: the library's default (all cores). */
   threads?: number;
@@ -53,35 +71,35 @@ export type StudyConfigInput = Partial<Omit<StudyConfig, 'suites'>> & Partial<St
 
 const FIXTURE_DIR = 'test/fixtures/models';
 
+const FMNIST_SUITE: StudySuite = {
+  input: 'fmnist-28',
+  models: [`${FIXTURE_DIR}/fmnist_cnn.onnx`, `${FIXTURE_DIR}/fmnist_vgg16.onnx`, `${FIXTURE_DIR}/fmnist_mobilenet_v1.onnx`],
+  calibration: 'fashion-mnist:train',
+  calibrationCount: 512,
+  accuracy: 'fashion-mnist:test',
+};
+const SYNTHETIC_SUITE: StudySuite = { input: '3x48x48', models: ['vgg16', 'resnet50', 'mobilenet_v1'], calibration: 'synthetic:3x48x48,n=512', calibrationCount: 128 };
+
 /**
  * study-cpu: the README's main job on a machine without a GPU. The three trained Fashion-MNIST fixtures give
- * accuracy; the generated VGG16 / ResNet-50 / MobileNet_v1 at 48x48x3 give speed. Iterations are small so the
- * whole run fits in ten minutes on two cores.
+ * accuracy; the generated VGG16 / ResNet-50 / MobileNet_v1 at 3x48x48 (synthetic data, random weights) give speed.
+ * trtexec's measurement defaults (200 ms warm-up, 3 s per timed run) for a latency and a throughput run per cell.
+ * study-cpu-quick: the same models and precisions at batch 8 and 32 with 1 s timed runs, for a shared, loaded
+ * 2-core machine (the full preset took over 40 minutes there at a load average of 20; this one about a third).
  */
 export const PRESETS: Readonly<Record<string, StudyConfigInput>> = {
   'study-cpu': {
-    suites: [
-      {
-        input: 'fmnist-28',
-        models: [`${FIXTURE_DIR}/fmnist_cnn.onnx`, `${FIXTURE_DIR}/fmnist_vgg16.onnx`, `${FIXTURE_DIR}/fmnist_mobilenet_v1.onnx`],
-        calibration: 'fashion-mnist:train',
-        calibrationCount: 512,
-        accuracy: 'fashion-mnist:test',
-      },
-      {
-        input: 'cifar10-48',
-        models: ['vgg16', 'resnet50', 'mobilenet_v1'],
-        calibration: 'synthetic:3x48x48,n=512',
-        calibrationCount: 128,
-      },
-    ],
+    suites: [FMNIST_SUITE, SYNTHETIC_SUITE],
     batchSizes: [...DEFAULT_BATCH_SIZES],
     precisions: [...STUDY_PRECISIONS],
     backend: 'auto',
-    // 3 + 15 runs per cell: medians steady to a few percent on a 2-core machine, and the whole preset
-    // still finishes in about 6 minutes there (measured 2m41s with 1 + 5).
-    warmup: 3,
-    iterations: 15,
+  },
+  'study-cpu-quick': {
+    suites: [FMNIST_SUITE, SYNTHETIC_SUITE],
+    batchSizes: [8, 32],
+    precisions: [...STUDY_PRECISIONS],
+    backend: 'auto',
+    durationMs: 1000,
   },
 };
 
@@ -139,7 +157,7 @@ export function resolveStudyConfig(input: StudyConfigInput): StudyConfig {
   if (input.suites !== undefined) suites = input.suites;
   else if (input.models !== undefined || input.input !== undefined) {
     // Flat fields describe one suite; they replace a preset's suites rather than mixing with them.
-    const { input: setting = 'cifar10-48', models, calibration, calibrationCount, accuracy, accuracyCount } = input;
+    const { input: setting = DEFAULT_INPUT, models, calibration, calibrationCount, accuracy, accuracyCount } = input;
     suites = [{ input: setting, models, calibration, calibrationCount, accuracy, accuracyCount }];
   } else suites = base.suites;
   if (!Array.isArray(suites) || suites.length === 0) {
@@ -151,10 +169,20 @@ export function resolveStudyConfig(input: StudyConfigInput): StudyConfig {
   }
   const backend = merged.backend ?? 'auto';
   if (!is.oneOf(backend, STUDY_BACKENDS)) throw invalid('backend', STUDY_BACKENDS.join(', '), backend);
-  const warmup = merged.warmup ?? 2;
-  if (!is.nonNegInt(warmup)) throw invalid('warmup', 'a non-negative integer', warmup);
-  const iterations = merged.iterations ?? 10;
-  if (!is.posInt(iterations)) throw invalid('iterations', 'a positive integer', iterations);
+  const num = (key: 'warmupMs' | 'durationMs' | 'iterations' | 'maxCv' | 'remeasures', ok: (v: unknown) => boolean, what: string): number => {
+    const v = merged[key] ?? MEASURE_DEFAULTS[key];
+    if (!ok(v)) throw invalid(key, what, v);
+    return v as number;
+  };
+  const warmupMs = num('warmupMs', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0, 'a non-negative number of milliseconds');
+  const durationMs = num('durationMs', (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0, 'a non-negative number of milliseconds');
+  const iterations = num('iterations', is.posInt, 'a positive integer');
+  const maxCv = num('maxCv', (v) => typeof v === 'number' && v > 0 && Number.isFinite(v), 'a positive number (e.g. 0.1 for 10%)');
+  const remeasures = num('remeasures', is.nonNegInt, 'a non-negative integer');
+  const streams = merged.streams ?? DEFAULT_STREAMS;
+  if (!is.posInt(streams)) throw invalid('streams', 'a positive integer', streams);
+  const enginePerBatch = merged.enginePerBatch ?? true;
+  if (typeof enginePerBatch !== 'boolean') throw invalid('enginePerBatch', 'true or false', enginePerBatch);
   const calibAlgorithm = merged.calibAlgorithm ?? 'entropy';
   if (!is.oneOf(calibAlgorithm, CALIB_ALGORITHMS)) throw invalid('calibAlgorithm', CALIB_ALGORITHMS.join(', '), calibAlgorithm);
   if (merged.threads !== undefined && !is.posInt(merged.threads)) throw invalid('threads', 'a positive integer', merged.threads);
@@ -165,8 +193,13 @@ export function resolveStudyConfig(input: StudyConfigInput): StudyConfig {
     batchSizes: posIntList('batchSizes', merged.batchSizes ?? [...DEFAULT_BATCH_SIZES]),
     precisions: STUDY_PRECISIONS.filter((p) => (precisions as string[]).includes(p)),
     backend,
-    warmup,
+    warmupMs,
+    durationMs,
     iterations,
+    maxCv,
+    remeasures,
+    streams,
+    enginePerBatch,
     calibAlgorithm,
     seed,
   };

@@ -4,6 +4,8 @@ export {
   STUDY_BACKENDS,
   INPUT_SETTINGS,
   DEFAULT_BATCH_SIZES,
+  DEFAULT_INPUT,
+  MEASURE_DEFAULTS,
   PRESETS,
   parseInputSetting,
   resolveStudyConfig,
@@ -27,6 +29,9 @@ export {
   type AccuracyResult,
 } from './results.js';
 export { collectEnvironment } from './environment.js';
+export { measureLatency, measureThroughput, measureInfer, cellStats, minSamplesFor, type MeasureSettings, type CellStats, type LatencyRun, type ThroughputRun } from './measure.js';
+export { compareResults, comparisonSummary, parseThreshold, type Comparison, type CompareRow, type CompareOptions } from './compare.js';
+export { README_CLAIMS, markContradictions, type ReadmeClaim } from './claims.js';
 export { writeReports, type WrittenReport } from './report/write.js';
 export { toCsv } from './report/csv.js';
 export { toMarkdown } from './report/markdown.js';

@@ -3,8 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { TrtnError } from '../errors.js';
 import type { BackendName, LatencyStats } from '../engine/types.js';
 import type { StudyConfig, StudyPrecision } from './config.js';
+import type { CellStats } from './measure.js';
 
-export const STUDY_SCHEMA = 'tensorrt-node/study@1';
+// @2: latency and throughput from separate runs, CellStats with cv / noise, load per cell.
+export const STUDY_SCHEMA = 'tensorrt-node/study@2';
 
 /** ok: measured; unavailable: this machine cannot run it (no GPU, no kernels); failed: it was tried and broke. */
 export type CellStatus = 'ok' | 'unavailable' | 'failed';
@@ -41,17 +43,37 @@ export interface StudyCell {
   /** How the engine realised the precision (Engine.path). */
   path?: string;
   timer?: 'cuda-event' | 'host';
-  warmup?: number;
-  iterations?: number;
-  /** Latency per batch (ms) from the backend's primary timer. */
-  latencyMs?: LatencyStats;
+  /** Latency per batch (ms), single-stream run, the backend's primary timer (TensorRT: H2D + compute + D2H). */
+  latencyMs?: CellStats;
+  /** The latency run's CV stayed above config.maxCv after its re-measures. */
+  unstable?: boolean;
+  /** Latency measurements made (more than 1 when the first was unstable). */
+  attempts?: number;
+  /** Host wall time per batch, GPU compute, H2D and D2H copies of the latency run (middle segment), where timed. */
   wallMs?: LatencyStats;
   gpuMs?: LatencyStats;
-  /** Images per second. */
+  h2dMs?: LatencyStats;
+  d2hMs?: LatencyStats;
+  /** Images per second from the throughput run (`streams` queries in flight, host wall time). */
   throughput?: number;
-  /** Eq. 19: latency_base / latency_this (median latencies); null where there is no base to compare with. */
+  /** Relative spread of the throughput run's segment rates. */
+  throughputNoise?: number;
+  streams?: number;
+  /** Why the throughput run failed, when the latency run succeeded. */
+  throughputError?: CellError;
+  /** engine.infer per batch (ms), one query in flight on the caller's thread. */
+  inferMs?: CellStats;
+  /** Engine overhead: engine.infer median minus the runtime's own median latency (ms), and that over the latter. */
+  overheadMs?: number;
+  overheadRatio?: number;
+  /** 1-minute load average before and after the cell's runs. */
+  loadBefore?: number;
+  loadAfter?: number;
+  /** README claims this cell's figures contradict (beyond their noise). */
+  contradicts?: string[];
+  /** Eq. 19: latency_base / latency_this (median latencies, latency runs); null where there is no base. */
   speedup?: number | null;
-  /** Eq. 20: throughput_this / throughput_base; null where there is no base. */
+  /** Eq. 20: throughput_this / throughput_base (throughput runs); null where there is no base. */
   improvementFactor?: number | null;
   accuracy?: AccuracyResult | null;
   accuracyError?: CellError;
@@ -115,7 +137,7 @@ export function validateResults(value: unknown, file = '<results>'): StudyResult
       typeof cell.input === 'string' && typeof cell.model === 'string' && typeof cell.column === 'string' &&
       typeof cell.precision === 'string' && Number.isInteger(cell.batchSize) &&
       (cell.status === 'ok' || cell.status === 'unavailable' || cell.status === 'failed') &&
-      (cell.status !== 'ok' || (typeof cell.latencyMs?.median === 'number' && typeof cell.throughput === 'number'));
+      (cell.status !== 'ok' || typeof cell.latencyMs?.median === 'number');
     if (!ok) throw corrupt(file, `cells[${i}] is malformed`);
   });
   return v as StudyResults;

@@ -4,7 +4,9 @@
  * (Eq. 19 speedup, Eq. 20 improvement factor). Cells that cannot run are kept with their reason.
  */
 import { TrtnError, isTrtnError } from '../errors.js';
-import { buildEngine } from '../engine/api.js';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildEngine, loadEngine } from '../engine/api.js';
 import { resolveBackend } from '../engine/backend.js';
 import type { BuildOptions } from '../engine/options.js';
 import type { BackendName, Engine, Logger } from '../engine/types.js';
@@ -16,13 +18,15 @@ import { collectEnvironment } from './environment.js';
 import { loadStudyModel, type StudyModel } from './models.js';
 import { STUDY_SCHEMA, type AccuracyResult, type CellError, type CellStatus, type StudyCell, type StudyResults } from './results.js';
 import { improvementFactor, speedup } from './stats.js';
+import { load1, measureInfer, measureLatency, measureThroughput, type MeasureSettings } from './measure.js';
+import { markContradictions } from './claims.js';
 import { evaluateTop1 as evaluateAccuracy } from '../quantize/evaluate.js';
 
 export interface StudyProgress {
   /** Cells finished (measured or reported as unrunnable). */
   done: number;
   total: number;
-  /** The cell or step being worked on, e.g. 'cifar10-48 vgg16 int8: calibrating + building'. */
+  /** The cell or step being worked on, e.g. '3x48x48 vgg16 int8: calibrating + building'. */
   current: string;
   elapsedMs: number;
   /** Estimated time left from the mean time per finished cell; undefined before the first cell. */
@@ -186,6 +190,66 @@ async function loadSuiteData(suite: StudySuite, shape: [number, number, number],
   return data;
 }
 
+function measureSettings(config: StudyConfig): MeasureSettings {
+  const { warmupMs, durationMs, iterations, maxCv, remeasures, streams } = config;
+  return { warmupMs, durationMs, iterations, maxCv, remeasures, streams };
+}
+
+/**
+ * Engines for the throughput run. ONNX Runtime: one session per stream, the intra-op threads shared out among
+ * them (concurrent sessions, as MLPerf's Offline scenario on a CPU); TensorRT: the cell's engine, whose context
+ * pool takes concurrent queries (trtexec's --infStreams).
+ */
+async function throughputEngines(engine: Engine, column: StudyColumn, config: StudyConfig, owned: Engine[]): Promise<Engine[]> {
+  if (column.backend !== 'onnxruntime' || config.streams === 1) return [engine];
+  const threads = Math.max(1, Math.floor((config.threads ?? availableParallelism()) / config.streams));
+  const bytes = engine.serialize();
+  const session = { graphOptimization: column.precision === 'base' ? ('disabled' as const) : ('all' as const), intraOpThreads: threads };
+  for (let i = 0; i < config.streams; i++) owned.push(await loadEngine(bytes, { backend: 'onnxruntime', session }));
+  return owned.slice(-config.streams);
+}
+
+/**
+ * TensorRT with enginePerBatch: an engine whose optimization profile has opt = batchSize (kernels chosen for that
+ * batch), calibrating once through a cache file; otherwise the column's engine.
+ */
+async function engineForBatch(
+  engine: Engine, batchSize: number, column: StudyColumn, config: StudyConfig, model: Uint8Array, calibration: Dataset | undefined, run: RunStudyOptions, owned: Engine[],
+): Promise<Engine> {
+  const maxBatch = Math.max(...config.batchSizes);
+  if (column.backend !== 'tensorrt' || !config.enginePerBatch || batchSize === maxBatch) return engine;
+  const options = buildOptionsFor(column, config, calibration, run);
+  options.shapes = {};
+  for (const i of engine.inputs) {
+    const rest = i.shape.slice(1).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    options.shapes[i.name] = { min: [1, ...rest], opt: [batchSize, ...rest], max: [maxBatch, ...rest] };
+  }
+  if (options.calib) options.calib.cache = join(tmpdir(), `trtn-study-${process.pid}-${engine.inputs[0]?.name ?? 'x'}-${model.byteLength}.calib`);
+  const e = await buildEngine(model, options);
+  owned.push(e);
+  return e;
+}
+
+/** The latency run, engine.infer against it (the overhead column), and the throughput run of one cell. */
+async function measureCell(cell: StudyCell, engine: Engine, batchSize: number, streamEngines: Engine[], config: StudyConfig, signal?: AbortSignal): Promise<void> {
+  const settings = measureSettings(config);
+  const lat = await measureLatency(engine, batchSize, settings, signal);
+  Object.assign(cell, { timer: lat.timer, latencyMs: lat.latency, unstable: lat.unstable, attempts: lat.attempts, wallMs: lat.wallMs });
+  for (const k of ['gpuMs', 'h2dMs', 'd2hMs'] as const) if (lat[k]) cell[k] = lat[k];
+  // A third of the timed duration is enough for the overhead: it is a difference of medians, not a percentile.
+  const infer = await measureInfer(engine, batchSize, config.durationMs / 3, config.iterations, signal);
+  cell.inferMs = infer;
+  cell.overheadMs = infer.median - lat.latency.median;
+  cell.overheadRatio = cell.overheadMs / lat.latency.median;
+  try {
+    const tp = await measureThroughput(streamEngines, batchSize, settings, signal);
+    Object.assign(cell, { throughput: tp.throughput, throughputNoise: tp.noise, streams: tp.streams });
+  } catch (err) {
+    rethrowAbort(err, signal);
+    cell.throughputError = cellError(err);
+  }
+}
+
 /** Fill Eq. 19 / Eq. 20 for every measured cell from the base cell of the same input, model and batch size. */
 export function relateToBase(cells: StudyCell[]): void {
   const key = (c: StudyCell) => `${c.input}\u0000${c.model}\u0000${c.batchSize}`;
@@ -195,7 +259,8 @@ export function relateToBase(cells: StudyCell[]): void {
     if (c.status !== 'ok') continue;
     const base = bases.get(key(c));
     c.speedup = base ? speedup(base.latencyMs!.median, c.latencyMs!.median) : null;
-    c.improvementFactor = base ? improvementFactor(base.throughput!, c.throughput!) : null;
+    // Eq. 20 from the throughput runs: its own measurement, not the latency's inverse.
+    c.improvementFactor = base && base.throughput !== undefined && c.throughput !== undefined ? improvementFactor(base.throughput, c.throughput) : null;
   }
 }
 
@@ -271,6 +336,7 @@ export async function runStudy(configInput: StudyConfigInput | StudyConfig, opti
         const sampler = new RssSampler();
         sampler.start();
         let engine: Engine | undefined;
+        const extraEngines: Engine[] = [];
         const columnCells: StudyCell[] = [];
         try {
           report(`${where}: ${column.precision === 'int8' ? 'calibrating + building' : 'building'}`);
@@ -298,30 +364,28 @@ export async function runStudy(configInput: StudyConfigInput | StudyConfig, opti
             shared.accuracy = null;
             shared.accuracyError = data.accuracyError;
           }
+          const streamEngines = await throughputEngines(engine, column, config, extraEngines);
           for (const batchSize of config.batchSizes) {
             checkAbort();
             report(`${where} batch ${batchSize}`);
-            const cell: StudyCell = { ...template, ...shared, batchSize, status: 'ok', warmup: config.warmup, iterations: config.iterations };
+            const loadBefore = load1();
+            let cell: StudyCell = { ...template, ...shared, batchSize, status: 'ok', loadBefore };
             try {
-              const result = await engine.benchmark({ batchSizes: [batchSize], warmup: config.warmup, iterations: config.iterations, ...(signal ? { signal } : {}) });
-              const row = result.rows.find((r) => r.batchSize === batchSize);
-              if (!row) throw new TrtnError('ERR_INFERENCE', `benchmark returned no row for batch ${batchSize}`);
-              Object.assign(cell, { timer: result.timer, iterations: row.iterations, latencyMs: row.latencyMs, wallMs: row.wallMs, throughput: row.throughput });
-              if (row.gpuMs) cell.gpuMs = row.gpuMs;
+              const batchEngine = await engineForBatch(engine, batchSize, column, config, model.bytes, data.calibration, options, extraEngines);
+              await measureCell(cell, batchEngine, batchSize, column.backend === 'tensorrt' ? [batchEngine] : streamEngines, config, signal);
             } catch (err) {
               rethrowAbort(err, signal);
-              cell.status = statusOf(err);
-              cell.error = cellError(err);
-              delete cell.warmup;
-              delete cell.iterations;
-              logger?.('warning', `${where} batch ${batchSize}: ${cell.error.message}`);
+              cell = { ...template, ...shared, batchSize, status: statusOf(err), error: cellError(err), loadBefore };
+              logger?.('warning', `${where} batch ${batchSize}: ${cell.error!.message}`);
             }
+            cell.loadAfter = load1();
             columnCells.push(cell);
             cells.push(cell);
             done++;
           }
         } finally {
           engine?.dispose();
+          for (const e of extraEngines.splice(0)) e.dispose();
           const peak = sampler.stop();
           for (const c of columnCells) c.peakRssBytes = peak;
         }
@@ -330,6 +394,7 @@ export async function runStudy(configInput: StudyConfigInput | StudyConfig, opti
     }
   }
   relateToBase(cells);
+  markContradictions(cells);
   return {
     schema: STUDY_SCHEMA,
     createdAt: startedAt.toISOString(),

@@ -1,9 +1,10 @@
 /** `trt-node bench`: run the study matrix from flags, a JSON config or a preset; a thin shell over lib/bench. */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { TrtnError } from '../errors.js';
-import { resolveStudyConfig, type StudyConfigInput } from '../bench/config.js';
+import { TrtnError, type ErrorCode } from '../errors.js';
+import { DEFAULT_INPUT, MEASURE_DEFAULTS, PRESETS, resolveStudyConfig, type StudyConfigInput } from '../bench/config.js';
 import { runStudy } from '../bench/runner.js';
+import type { StudyResults } from '../bench/results.js';
 import { writeReports } from '../bench/report/write.js';
 import { toMarkdown } from '../bench/report/markdown.js';
 import { createProgressReporter } from '../bench/progress.js';
@@ -23,7 +24,11 @@ export interface BenchFlags {
   accuracyData?: string;
   accuracyCount?: string;
   warmup?: string;
+  duration?: string;
   iterations?: string;
+  maxCv?: string;
+  remeasures?: string;
+  streams?: string;
   threads?: string;
   seed?: string;
   out?: string;
@@ -35,6 +40,13 @@ function integer(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^-?[0-9]+$/.test(value.trim())) throw new TrtnError('ERR_INVALID_ARG', `Expected an integer for --${flag} but received ${JSON.stringify(value)}`);
   return Number(value);
+}
+
+function number(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value.trim().replace(/%$/, ''));
+  if (value.trim() === '' || !Number.isFinite(n)) throw new TrtnError('ERR_INVALID_ARG', `Expected a number for --${flag} but received ${JSON.stringify(value)}`);
+  return value.trim().endsWith('%') ? n / 100 : n;
 }
 
 function list(value: string | undefined): string[] | undefined {
@@ -72,12 +84,25 @@ export async function configFromFlags(flags: BenchFlags): Promise<StudyConfigInp
   set('calibrationCount', integer('calib-count', flags.calibCount));
   set('accuracy', flags.accuracyData);
   set('accuracyCount', integer('accuracy-count', flags.accuracyCount));
-  set('warmup', integer('warmup', flags.warmup));
+  set('warmupMs', number('warmup', flags.warmup));
+  const duration = number('duration', flags.duration);
+  set('durationMs', duration === undefined ? undefined : duration * 1000);
   set('iterations', integer('iterations', flags.iterations));
+  set('maxCv', number('max-cv', flags.maxCv));
+  set('remeasures', integer('remeasures', flags.remeasures));
+  set('streams', integer('streams', flags.streams));
   set('threads', integer('threads', flags.threads));
   set('seed', integer('seed', flags.seed));
   resolveStudyConfig(input); // fail on a bad flag before any work starts
   return input;
+}
+
+/** Exit code of `bench` when some cells were measured and others failed or could not run (errors exit 1). */
+export const EXIT_PARTIAL = 2;
+
+export function studyOutcome(results: StudyResults): { total: number; measured: number; failed: number; unavailable: number } {
+  const count = (s: string) => results.cells.filter((c) => c.status === s).length;
+  return { total: results.cells.length, measured: count('ok'), failed: count('failed'), unavailable: count('unavailable') };
 }
 
 export async function benchAction(flags: BenchFlags): Promise<void> {
@@ -92,9 +117,19 @@ export async function benchAction(flags: BenchFlags): Promise<void> {
     progress?.finish();
     if (flags.out) {
       const written = await writeReports(results, flags.out);
-      if (!flags.json) process.stderr.write(`wrote ${written.files.length} files to ${written.dir}/ (report.md, report.html, results.json, results.csv, charts/)\n`);
+      const charts = written.charts ? `, ${written.charts} charts in charts/` : ', no charts (nothing measured to chart)';
+      if (!flags.json) process.stderr.write(`wrote report.md, report.html, results.json, results.csv${charts} to ${written.dir}/\n`);
     }
     process.stdout.write(flags.json ? `${JSON.stringify(results, null, 2)}\n` : flags.out ? '' : `${toMarkdown(results)}\n`);
+    const outcome = studyOutcome(results);
+    if (outcome.measured === 0) {
+      const first = results.cells.find((c) => c.error)?.error;
+      throw new TrtnError((first?.code ?? 'ERR_INFERENCE') as ErrorCode, `nothing was measured: all ${outcome.total} cells failed or cannot run here${first ? ` (first: ${first.code}: ${first.message})` : ''}`);
+    }
+    if (outcome.measured < outcome.total) {
+      process.stderr.write(`trt-node bench: ${outcome.measured} of ${outcome.total} cells measured; ${outcome.failed} failed, ${outcome.unavailable} cannot run here (reasons in the report's "What did not run")\n`);
+      process.exitCode = EXIT_PARTIAL;
+    }
   } finally {
     progress?.finish();
     process.removeListener('SIGINT', onSigint);
@@ -106,9 +141,9 @@ export function registerBench(program: Command): Command {
     .command('bench')
     .description('Run the study matrix: models x precisions x batch sizes; latency, throughput, speedup (Eq. 19), improvement factor (Eq. 20), accuracy')
     .option('--config <file>', 'JSON study config ({ suites: [{ input, models, calibration, accuracy }], batchSizes, precisions, ... })')
-    .option('--preset <name>', "a named study: 'study-cpu'")
+    .option('--preset <name>', `a named study: ${Object.keys(PRESETS).join(', ')}`)
     .option('-m, --model <names...>', 'generator names (vgg16, resnet50, mobilenet_v1, cnn) or ONNX paths')
-    .option('--input <setting>', "input setting: cifar10-48, catsdogs-128, fmnist-28 or CxHxW (default cifar10-48)")
+    .option('--input <setting>', `input shape CxHxW, or a named setting (fmnist-28, catsdogs-128, cifar10-48); default ${DEFAULT_INPUT}, synthetic data unless --calib-data / --accuracy-data say otherwise`)
     .option('-b, --batch-sizes <list>', 'comma-separated batch sizes (default 8,16,32,64)')
     .option('-p, --precisions <list>', 'comma-separated of base,fp32,fp16,int8 (default all)')
     .option('--backend <name>', 'auto, tensorrt or onnxruntime (default auto)')
@@ -116,8 +151,12 @@ export function registerBench(program: Command): Command {
     .option('--calib-count <n>', 'calibration items (default 512)')
     .option('--accuracy-data <spec>', "labelled data spec for top-1 accuracy, e.g. 'fashion-mnist:test'")
     .option('--accuracy-count <n>', 'accuracy items (default all)')
-    .option('--warmup <n>', 'warm-up runs per batch size (default 2)')
-    .option('--iterations <n>', 'timed runs per batch size (default 10)')
+    .option('--warmup <ms>', `time-based warm-up before each timed run, ms (default ${MEASURE_DEFAULTS.warmupMs})`)
+    .option('--duration <s>', `shortest timed run per cell, seconds (default ${MEASURE_DEFAULTS.durationMs / 1000})`)
+    .option('--iterations <n>', `fewest timed queries per cell (default ${MEASURE_DEFAULTS.iterations})`)
+    .option('--max-cv <fraction>', `re-measure, then mark unstable, a latency run whose CV exceeds this (default ${MEASURE_DEFAULTS.maxCv})`)
+    .option('--remeasures <n>', `re-measures of an unstable cell (default ${MEASURE_DEFAULTS.remeasures})`)
+    .option('--streams <n>', 'queries in flight in the throughput run (default: CPU cores, at most 4)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
     .option('--seed <n>', 'seed for generated models and data (default 0)')
     .option('-o, --out <dir>', 'write results.json, results.csv, report.md, report.html and charts/ here')

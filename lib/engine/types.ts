@@ -55,17 +55,26 @@ export interface LatencyStats {
 export interface BenchmarkRow {
   batchSize: number;
   iterations: number;
-  /** Latency per batch in ms, from the backend's primary timer (TensorRT: H2D + GPU compute + D2H, CUDA events). */
+  /**
+   * Latency per batch in ms, from the backend's primary timer: on TensorRT H2D copy + GPU compute + D2H copy timed
+   * with CUDA events (trtexec's "latency"); the host clock around the runtime's run call otherwise.
+   */
   latencyMs: LatencyStats;
-  /** Images (batch items) per second (TensorRT: queries x batch / host wall time of a back-to-back run). */
+  /**
+   * Images (batch items) per second: queries x batch / host wall time where the backend measures it (TensorRT),
+   * batch / median latency otherwise.
+   */
   throughput: number;
-  /** GPU compute time per batch measured with CUDA events, where a GPU ran the batch. */
+  /** GPU compute time per batch (no copies) measured with CUDA events, where a GPU ran the batch. */
   gpuMs?: LatencyStats;
-  /** Host-to-device and device-to-host copy time per batch (TensorRT with transfers). */
+  /** Host-to-device copy time per batch (CUDA events), where the backend times it separately. */
   h2dMs?: LatencyStats;
+  /** Device-to-host copy time per batch (CUDA events), where the backend times it separately. */
   d2hMs?: LatencyStats;
   /** Host wall-clock time per batch, always reported. */
   wallMs: LatencyStats;
+  /** The per-iteration latencies (ms) latencyMs summarizes, in run order, where the backend keeps them. */
+  latencySamplesMs?: number[];
 }
 
 export interface BenchmarkResult {

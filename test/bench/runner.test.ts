@@ -8,7 +8,7 @@ describe('runStudy: cells that cannot run are reported with their reason', () =>
   it('backend tensorrt on a machine without it: every cell unavailable with the TrtnError code and message', async () => {
     const progress: number[] = [];
     const results = await runStudy(
-      { models: [CNN], input: 'fmnist-28', batchSizes: [1, 4], precisions: ['fp32', 'int8'], backend: 'tensorrt', iterations: 2, warmup: 0 },
+      { models: [CNN], input: 'fmnist-28', batchSizes: [1, 4], precisions: ['fp32', 'int8'], backend: 'tensorrt', iterations: 2, warmupMs: 0 },
       { onProgress: (p) => progress.push(p.done) },
     );
     expect(results.schema).toBe(STUDY_SCHEMA);
@@ -48,8 +48,10 @@ describe('runStudy on the ONNX Runtime backend', () => {
       batchSizes: [1, 4],
       precisions: ['base', 'fp32', 'int8'],
       backend: 'onnxruntime',
-      iterations: 2,
-      warmup: 1,
+      iterations: 10,
+      warmupMs: 20,
+      durationMs: 50,
+      streams: 2,
     });
     const get = (column: string, bs: number) => results.cells.find((c) => c.column === column && c.batchSize === bs)!;
     expect(results.cells).toHaveLength(6);
@@ -57,12 +59,24 @@ describe('runStudy on the ONNX Runtime backend', () => {
       for (const bs of [1, 4]) {
         const c = get(column, bs);
         expect(c.status).toBe('ok');
-        expect(c.iterations).toBe(2);
+        // At least `iterations` queries in 5 segments; p90 from 10 samples, no p99 below 100.
+        expect(c.latencyMs!.n).toBeGreaterThanOrEqual(10);
+        expect(c.latencyMs!.p90).toBeGreaterThanOrEqual(c.latencyMs!.median);
+        if (c.latencyMs!.n < 100) expect(c.latencyMs!.p99).toBeUndefined();
         expect(c.latencyMs!.min).toBeLessThanOrEqual(c.latencyMs!.median);
-        expect(c.throughput).toBeCloseTo((bs * 1000) / c.latencyMs!.median, 9);
+        expect(c.latencyMs!.cv).toBeGreaterThanOrEqual(0);
+        expect(c.attempts! >= 1 && c.attempts! <= 2).toBe(true);
+        expect(c.unstable).toBe(c.latencyMs!.cv > 0.1);
+        // Throughput comes from its own run with 2 queries in flight.
+        expect(c.streams).toBe(2);
+        expect(c.throughput).toBeGreaterThan(0);
         const base = get('base', bs);
         expect(c.speedup).toBeCloseTo(base.latencyMs!.median / c.latencyMs!.median, 12);
         expect(c.improvementFactor).toBeCloseTo(c.throughput! / base.throughput!, 12);
+        // engine.infer against the runtime's own timer.
+        expect(c.overheadMs).toBeCloseTo(c.inferMs!.median - c.latencyMs!.median, 12);
+        expect(c.loadBefore).toBeGreaterThanOrEqual(0);
+        expect(c.loadAfter).toBeGreaterThanOrEqual(0);
         expect(c.engineBytes).toBeGreaterThan(10_000);
         expect(c.peakRssBytes).toBeGreaterThan(0);
       }

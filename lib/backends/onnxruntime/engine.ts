@@ -166,8 +166,9 @@ export class OnnxRuntimeEngine implements Engine {
         } catch (err) {
           throw asTrtnError(err, 'ERR_INFERENCE', `ONNX Runtime benchmark failed at batch ${batchSize}`);
         }
-        const wallMs = latencyStats(Array.from(times));
-        rows.push({ batchSize, iterations, latencyMs: wallMs, wallMs, throughput: (batchSize * 1000) / wallMs.median });
+        const samples = Array.from(times);
+        const wallMs = latencyStats(samples);
+        rows.push({ batchSize, iterations, latencyMs: wallMs, wallMs, throughput: (batchSize * 1000) / wallMs.median, latencySamplesMs: samples });
       }
       onProgress?.({ phase: 'benchmark', step: batchSizes.length, steps: batchSizes.length });
       return { backend: 'onnxruntime', precision: this.precision, timer: 'host', transfers: false, rows };

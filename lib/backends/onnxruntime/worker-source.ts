@@ -109,13 +109,22 @@ async function drain() {
     try {
       const result = await handle(msg);
       releaseGate();
-      parentPort.postMessage({ id: msg.id, ok: true, ...result });
+      parentPort.postMessage({ id: msg.id, ok: true, ...result }, transferList(result));
     } catch (err) {
       releaseGate();
       parentPort.postMessage({ id: msg.id, ok: false, message: err && err.message ? err.message : String(err) });
     }
   }
   busy = false;
+}
+
+// Outputs and timings are ONNX Runtime's own fresh buffers, used nowhere else here: moved to the owner, not copied.
+function transferList(result) {
+  const list = new Set();
+  const add = (data) => { if (data && data.buffer instanceof ArrayBuffer) list.add(data.buffer); };
+  if (result.outputs) for (const t of Object.values(result.outputs)) add(t.data);
+  add(result.times);
+  return [...list];
 }
 
 function releaseGate() {

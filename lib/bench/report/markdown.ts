@@ -1,41 +1,40 @@
-/** report.md: the study's tables per input setting, chart links, and the cells that did not run with their reason. */
+/** report.md: per input setting one table per model, charts, accuracy and build tables, and what did not run. */
 import type { StudyResults } from '../results.js';
-import { buildSections, environmentLines, unrunnable, type Table } from './tables.js';
+import { buildSections, environmentLines, methodLines, unrunnable, unrunnableLine, type Table } from './tables.js';
 import type { ChartFile } from './charts.js';
 
 function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
 }
 
-export function markdownTable(table: Table): string {
-  const align = table.header.map((_, i) => (i === 0 ? '---' : '---:'));
+/** A GitHub table; text left-aligned, multi-line cells joined with <br>. */
+export function markdownTable(table: Pick<Table, 'header' | 'rows'>): string {
+  const align = table.header.map(() => ':---');
   return [table.header, align, ...table.rows].map((row) => `| ${row.map(escapeCell).join(' | ')} |`).join('\n');
+}
+
+export function sectionHeading(input: string, shape: readonly number[], label?: string): string {
+  return `Input ${input}${input === shape.join('x') ? '' : ` (${shape.join('x')})`}${label ? `: ${label}` : ''}`;
 }
 
 export function toMarkdown(results: StudyResults, charts: ChartFile[] = []): string {
   const out: string[] = ['# tensorrt-node study report', ''];
   out.push(...environmentLines(results).map((l) => `- ${l}`), '');
-  out.push(
-    '"base" is the unoptimized framework (ONNX Runtime FP32, graph optimizations disabled). Speedup (Eq. 19) is',
-    'latency_base / latency_q and improvement factor (Eq. 20) is throughput_q / throughput_base at the same batch size,',
-    'both from median latencies. "n/a": cannot run on this machine; "failed": tried and failed (reasons below).',
-    '',
-  );
+  out.push('## Method', '', ...methodLines(results).map((l) => `- ${l}`), '');
   for (const section of buildSections(results)) {
-    out.push(`## Input ${section.input} (${section.inputShape.join('x')})`, '');
-    for (const table of section.metricTables) out.push(`### ${table.title}`, '', markdownTable(table), '');
+    out.push(`## ${sectionHeading(section.input, section.inputShape, section.label)}`, '');
+    for (const table of section.modelTables) {
+      out.push(`### ${table.title}`, '', markdownTable(table), '');
+      for (const c of charts.filter((x) => x.input === section.input && x.model === table.model)) out.push(`![${c.title}](${c.file})`);
+      out.push('');
+    }
     if (section.accuracyTable) out.push(`### ${section.accuracyTable.title}`, '', markdownTable(section.accuracyTable), '');
     out.push(`### ${section.buildTable.title}`, '', markdownTable(section.buildTable), '');
-    const sectionCharts = charts.filter((c) => c.input === section.input);
-    if (sectionCharts.length) {
-      out.push('### Charts', '');
-      for (const c of sectionCharts) out.push(`![${c.title}](${c.file})`, '');
-    }
   }
   const missing = unrunnable(results);
   if (missing.length) {
-    out.push('## Cells that did not run', '');
-    for (const m of missing) out.push(`- ${m.input} ${m.model} ${m.column} (batch ${m.batchSizes.join(', ')}): ${m.status}, ${m.code}: ${escapeCell(m.message)}`);
+    out.push('## What did not run', '');
+    for (const m of missing) out.push(`- ${escapeCell(unrunnableLine(m))}`);
     out.push('');
   }
   return out.join('\n');

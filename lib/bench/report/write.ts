@@ -12,6 +12,8 @@ export interface WrittenReport {
   dir: string;
   /** Paths written, relative to dir. */
   files: string[];
+  /** Charts among them (0 when no cell could be charted). */
+  charts: number;
 }
 
 async function write(dir: string, relative: string, content: string): Promise<void> {
@@ -26,11 +28,12 @@ async function write(dir: string, relative: string, content: string): Promise<vo
 /** results.json, results.csv, report.md, report.html and charts/*.svg under `dir` (created if missing). */
 export async function writeReports(results: StudyResults, dir: string): Promise<WrittenReport> {
   try {
-    await mkdir(join(dir, 'charts'), { recursive: true });
+    await mkdir(dir, { recursive: true });
   } catch (err) {
     throw new TrtnError('ERR_IO', `cannot create report directory '${dir}': ${(err as Error).message}`, { file: dir }, { cause: err });
   }
   const charts = await renderCharts(results);
+  if (charts.length) await mkdir(join(dir, 'charts'), { recursive: true });
   const files: [string, string][] = [
     ['results.json', `${JSON.stringify(results, null, 2)}\n`],
     ['results.csv', toCsv(results)],
@@ -39,5 +42,5 @@ export async function writeReports(results: StudyResults, dir: string): Promise<
     ...charts.map((c) => [c.file, c.svg] as [string, string]),
   ];
   for (const [relative, content] of files) await write(dir, relative, content);
-  return { dir, files: files.map(([f]) => f) };
+  return { dir, files: files.map(([f]) => f), charts: charts.length };
 }

@@ -1,0 +1,113 @@
+// What our Engine costs over the runtime under it: engine.infer against onnxruntime-node's own session.run, same
+// model, same session settings (fp32, graph optimization 'all', 2 intra-op threads), in one process, rounds
+// interleaved so machine load hits every variant alike. The variants split the cost by its suspects:
+//   direct       ort.InferenceSession.run on the main thread (what a user calling onnxruntime-node gets)
+//   in-worker    session.run timed inside the engine's worker thread (the runtime, no hand-off, no copies)
+//   hand-off     WorkerSession.run with ORT's default spinning (the pool spins after a run too): thread hand-off + copies
+//   no-spin      hand-off with the intra-op pool's spinning off (session.intra_op.allow_spinning = 0)
+//   stop-spin    hand-off with the pool spinning within a run only (session.force_spinning_stop = 1)
+//   engine       engine.infer (sessions spin 'in-run' by default): hand-off, feed validation, lifecycle tracking
+// clone-in/out are the structured-clone times of the feeds and outputs alone, measured on the main thread.
+// Runs under the shared benchmark lock (re-executes itself under flock unless TRTN_BENCH_LOCKED=1).
+// Usage: node bench/engine-overhead.mjs [--models cnn,vgg16] [--batches 1,8,64] [--rounds 7] [--block-ms 300]
+//        [--out bench/results/engine-overhead.json]   (build first: npx tsc -p tsconfig.json)
+import { holdBenchLock } from './bench-lock.mjs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
+import { dirname } from 'node:path';
+
+holdBenchLock();
+
+await import('../dist/backends/onnxruntime/index.js');
+const { buildEngine } = await import('../dist/engine/api.js');
+const { WorkerSession } = await import('../dist/backends/onnxruntime/session.js');
+const { summarize } = await import('../dist/engine/stats.js');
+const ort = createRequire(import.meta.url)('onnxruntime-node');
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const models = arg('models', 'cnn,vgg16').split(',');
+const batches = arg('batches', '1,8,64').split(',').map(Number);
+const rounds = Number(arg('rounds', '7'));
+const blockMs = Number(arg('block-ms', '300'));
+const out = arg('out', 'bench/results/engine-overhead.json');
+const threads = 2;
+const round3 = (x) => Math.round(x * 1000) / 1000;
+
+/** Time `fn` back to back for about blockMs (at least 5 calls); returns per-call ms. */
+async function block(fn) {
+  const times = [];
+  const end = performance.now() + blockMs;
+  while (times.length < 5 || performance.now() < end) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+function input(dims) {
+  const n = dims.reduce((a, b) => a * b, 1);
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 1.5);
+}
+
+const load = { start: loadavg().map((x) => round3(x)) };
+const rows = [];
+for (const name of models) {
+  const bytes = readFileSync(`test/fixtures/models/fmnist_${name}.onnx`);
+  const direct = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: threads });
+  const engine = await buildEngine(bytes, { precision: 'fp32', backend: 'onnxruntime', session: { intraOpThreads: threads } });
+  const spin = await WorkerSession.open(bytes, { graphOptimization: 'all', intraOpThreads: threads, host: 'thread', spinning: true });
+  const noSpin = await WorkerSession.open(bytes, { graphOptimization: 'all', intraOpThreads: threads, host: 'thread', spinning: false });
+  const stopSpin = await WorkerSession.open(bytes, { graphOptimization: 'all', intraOpThreads: threads, host: 'thread', spinning: 'in-run' });
+  const inputName = engine.inputs[0].name;
+  for (const batch of batches) {
+    const dims = [batch, ...engine.inputs[0].shape.slice(1)];
+    const data = input(dims);
+    const feeds = { [inputName]: { data, dims, dtype: 'float32' } };
+    const ortFeeds = { [inputName]: new ort.Tensor('float32', data, dims) };
+    const outputs = await engine.infer(feeds);
+    const variants = {
+      direct: () => direct.run(ortFeeds),
+      'hand-off': () => spin.run(feeds),
+      'no-spin': () => noSpin.run(feeds),
+      'stop-spin': () => stopSpin.run(feeds),
+      engine: () => engine.infer(feeds),
+      'clone-in': async () => structuredClone(feeds),
+      'clone-out': async () => structuredClone(outputs),
+    };
+    const samples = Object.fromEntries([...Object.keys(variants), 'in-worker'].map((k) => [k, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const [k, fn] of Object.entries(variants)) samples[k].push(...(await block(fn)));
+      // The runtime alone, timed where it runs: as many runs as the engine managed in its block.
+      const n = Math.max(5, Math.round(samples.engine.length / (r + 1)));
+      samples['in-worker'].push(...(await spin.bench(feeds, 2, n)));
+    }
+    const median = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round3(summarize(v).median)]));
+    const row = {
+      model: name, batch, median_ms: median,
+      engine_over_direct_ms: round3(median.engine - median.direct),
+      engine_over_direct_pct: round3(((median.engine - median.direct) / median.direct) * 100),
+      samples: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.length])),
+    };
+    rows.push(row);
+    console.log(`${name} b${batch}: ${Object.entries(median).map(([k, v]) => `${k} ${v}`).join(', ')} ms; engine - direct ${row.engine_over_direct_ms} ms (${row.engine_over_direct_pct}%)`);
+  }
+  await direct.release();
+  await spin.close();
+  await noSpin.close();
+  await stopSpin.close();
+  engine.dispose();
+}
+load.end = loadavg().map((x) => round3(x));
+const result = {
+  what: 'engine.infer vs onnxruntime-node session.run on the main thread, fp32, graph optimization all, intra-op threads 2; medians (ms) over interleaved rounds',
+  conditions: { cpu: cpus()[0]?.model, cpus: cpus().length, node: process.version, loadavg: load, rounds, blockMs, note: 'shared 2-core machine; other jobs perturb timings when the 1-minute load is above ~1' },
+  rows,
+};
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`wrote ${out}; load ${load.start[0]} -> ${load.end[0]}`);

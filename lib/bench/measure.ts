@@ -1,0 +1,242 @@
+/**
+ * How one study cell is measured, the way trtexec and MLPerf measure: a time-based warm-up, then a timed run of at
+ * least `durationMs` and `iterations` queries, split into segments whose medians show how far the median itself
+ * moves (the cell's stated noise). Latency comes from a single-stream run (one query in flight, the backend's own
+ * timer); throughput from its own run with several queries in flight (MLPerf's Offline scenario).
+ */
+import { loadavg } from 'node:os';
+import { TrtnError } from '../errors.js';
+import { summarize } from '../engine/stats.js';
+import type { BenchmarkRow, Engine, Feeds, LatencyStats, TensorData } from '../engine/types.js';
+import type { StudyConfig } from './config.js';
+
+/** The measurement fields of a study config (documented there). */
+export type MeasureSettings = Pick<StudyConfig, 'warmupMs' | 'durationMs' | 'iterations' | 'maxCv' | 'remeasures' | 'streams'>;
+
+/** Timed runs are split into this many segments: their medians give the noise of the cell's median. */
+export const SEGMENTS = 5;
+
+/** Summary of a cell's samples; a percentile is given only when the sample has at least one value above it. */
+export interface CellStats {
+  /** Samples (queries) timed. */
+  n: number;
+  mean: number;
+  median: number;
+  min: number;
+  max: number;
+  /** Present when n >= 10. */
+  p90?: number;
+  /** Present when n >= 100. */
+  p99?: number;
+  /** Coefficient of variation of the samples (stdev / mean); the segments' spread when samples are not kept. */
+  cv: number;
+  /** (largest - smallest segment median) / median: how far the median moved within this measurement. */
+  noise: number;
+}
+
+/** Smallest sample for which the q-th percentile has at least one sample above it: p90 needs 10, p99 needs 100. */
+export function minSamplesFor(q: number): number {
+  return Math.ceil(1 / (1 - q / 100) - 1e-9);
+}
+
+function relativeSpread(values: readonly number[], center: number): number {
+  return values.length > 1 && center > 0 ? (Math.max(...values) - Math.min(...values)) / center : 0;
+}
+
+/** CellStats of the samples (when every segment kept them) or of the segments' own summaries. */
+export function cellStats(segments: readonly { stats: LatencyStats; samples?: readonly number[]; n: number }[]): CellStats {
+  if (segments.length === 0) throw new TrtnError('ERR_INVALID_ARG', 'cellStats of no segments');
+  const medians = segments.map((s) => s.stats.median);
+  const n = segments.reduce((a, s) => a + s.n, 0);
+  if (segments.every((s) => s.samples && s.samples.length > 0)) {
+    const all = segments.flatMap((s) => [...s.samples!]);
+    const st = summarize(all);
+    const sd = Math.sqrt(all.reduce((a, x) => a + (x - st.mean) ** 2, 0) / Math.max(1, all.length - 1));
+    const out: CellStats = { n: all.length, mean: st.mean, median: st.median, min: st.min, max: st.max, cv: st.mean > 0 ? sd / st.mean : 0, noise: relativeSpread(medians, st.median) };
+    if (all.length >= minSamplesFor(90)) out.p90 = st.p90;
+    if (all.length >= minSamplesFor(99)) out.p99 = st.p99;
+    return out;
+  }
+  // Percentiles of separate runs cannot be merged: the median of the segment medians, no p90/p99.
+  const median = summarize(medians).median;
+  const mean = segments.reduce((a, s) => a + s.stats.mean * s.n, 0) / n;
+  const spread = relativeSpread(medians, median);
+  return { n, mean, median, min: Math.min(...segments.map((s) => s.stats.min)), max: Math.max(...segments.map((s) => s.stats.max)), cv: spread, noise: spread };
+}
+
+/** A deterministic input of the engine's input shapes at `batch` (values in [-1.5, 1.5]; speed only). */
+export function syntheticFeeds(engine: Engine, batch: number): Feeds {
+  const feeds: Feeds = {};
+  for (const info of engine.inputs) {
+    const dims = info.shape.map((d, i) => (i === 0 ? batch : typeof d === 'number' && d > 0 ? d : 1));
+    const count = dims.reduce((a, b) => a * b, 1);
+    const Ctor = { float32: Float32Array, float16: Uint16Array, int8: Int8Array, uint8: Uint8Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array }[info.dtype];
+    const data = new Ctor(count);
+    if (data instanceof Float32Array) for (let i = 0; i < count; i++) data[i] = Math.sin(i * 12.9898) * 1.5;
+    feeds[info.name] = { data, dims, dtype: info.dtype } as TensorData;
+  }
+  return feeds;
+}
+
+function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new TrtnError('ERR_ABORTED', 'measurement aborted');
+}
+
+async function benchOnce(engine: Engine, batch: number, iterations: number, signal?: AbortSignal): Promise<BenchmarkRow> {
+  const r = await engine.benchmark({ batchSizes: [batch], warmup: 0, iterations, ...(signal ? { signal } : {}) });
+  const row = r.rows.find((x) => x.batchSize === batch);
+  if (!row) throw new TrtnError('ERR_INFERENCE', `benchmark returned no row for batch ${batch}`);
+  return row;
+}
+
+/** What the latency run keeps besides the latency: the backend's other timers, from the middle segment. */
+export interface LatencyRun {
+  latency: CellStats;
+  /** Measurements made: 1, or more when the first was unstable. */
+  attempts: number;
+  unstable: boolean;
+  timer: 'cuda-event' | 'host';
+  wallMs: LatencyStats;
+  gpuMs?: LatencyStats;
+  h2dMs?: LatencyStats;
+  d2hMs?: LatencyStats;
+  /** Throughput the backend measured itself in this run (TensorRT: queries x batch / host wall time). */
+  backendThroughput: number;
+}
+
+/** Time-based warm-up: runs of doubling length until `warmupMs` passed; returns the last per-query estimate (ms). */
+async function warmUp(engine: Engine, batch: number, settings: MeasureSettings, signal?: AbortSignal): Promise<number> {
+  const start = performance.now();
+  let k = 1;
+  let estimate = Number.NaN;
+  do {
+    checkAbort(signal);
+    const t0 = performance.now();
+    await benchOnce(engine, batch, k, signal);
+    estimate = (performance.now() - t0) / k;
+    k *= 2;
+  } while (performance.now() - start < settings.warmupMs);
+  return estimate;
+}
+
+async function latencyAttempt(engine: Engine, batch: number, settings: MeasureSettings, perQueryMs: number, signal?: AbortSignal) {
+  const segmentMs = settings.durationMs / SEGMENTS;
+  const minPer = Math.max(1, Math.ceil(settings.iterations / SEGMENTS));
+  // Each segment sizes itself from the wall time per query of the one before (a median would undercount a loaded
+  // machine's tail, and the run would overshoot its duration).
+  let wallPerQuery = Math.max(perQueryMs, 1e-3);
+  const rows: BenchmarkRow[] = [];
+  let timer: 'cuda-event' | 'host' = 'host';
+  for (let s = 0; s < SEGMENTS; s++) {
+    checkAbort(signal);
+    const per = Math.max(minPer, Math.min(1_000_000, Math.round(segmentMs / wallPerQuery)));
+    const t0 = performance.now();
+    const r = await engine.benchmark({ batchSizes: [batch], warmup: 0, iterations: per, ...(signal ? { signal } : {}) });
+    wallPerQuery = Math.max((performance.now() - t0) / per, 1e-3);
+    timer = r.timer;
+    const row = r.rows.find((x) => x.batchSize === batch);
+    if (!row) throw new TrtnError('ERR_INFERENCE', `benchmark returned no row for batch ${batch}`);
+    rows.push(row);
+  }
+  const latency = cellStats(rows.map((r) => ({ stats: r.latencyMs, n: r.iterations, ...(r.latencySamplesMs ? { samples: r.latencySamplesMs } : {}) })));
+  const middle = [...rows].sort((a, b) => a.latencyMs.median - b.latencyMs.median)[rows.length >> 1]!;
+  return { latency, timer, middle, backendThroughput: summarize(rows.map((r) => r.throughput)).median, wallPerQuery };
+}
+
+/** The single-stream latency run of one cell, re-measured while its CV exceeds settings.maxCv. */
+export async function measureLatency(engine: Engine, batch: number, settings: MeasureSettings, signal?: AbortSignal): Promise<LatencyRun> {
+  const perQueryMs = await warmUp(engine, batch, settings, signal);
+  let best = await latencyAttempt(engine, batch, settings, perQueryMs, signal);
+  let attempts = 1;
+  while (best.latency.cv > settings.maxCv && attempts <= settings.remeasures) {
+    attempts++;
+    const again = await latencyAttempt(engine, batch, settings, best.wallPerQuery, signal);
+    if (again.latency.cv < best.latency.cv) best = again;
+  }
+  const m = best.middle;
+  return {
+    latency: best.latency,
+    attempts,
+    unstable: best.latency.cv > settings.maxCv,
+    timer: best.timer,
+    wallMs: m.wallMs,
+    ...(m.gpuMs ? { gpuMs: m.gpuMs } : {}),
+    ...(m.h2dMs ? { h2dMs: m.h2dMs } : {}),
+    ...(m.d2hMs ? { d2hMs: m.d2hMs } : {}),
+    backendThroughput: best.backendThroughput,
+  };
+}
+
+/**
+ * engine.infer timed on the calling thread, one query in flight, for at least `durationMs` / `iterations`: what a
+ * user of the Engine waits, to set against the runtime's own timer (the engine-overhead column).
+ */
+export async function measureInfer(engine: Engine, batch: number, durationMs: number, iterations: number, signal?: AbortSignal): Promise<CellStats> {
+  const feeds = syntheticFeeds(engine, batch);
+  await engine.infer(feeds);
+  const segments: { stats: LatencyStats; samples: number[]; n: number }[] = [];
+  for (let s = 0; s < SEGMENTS; s++) {
+    const times: number[] = [];
+    const end = performance.now() + durationMs / SEGMENTS;
+    while (times.length < Math.ceil(iterations / SEGMENTS) || performance.now() < end) {
+      checkAbort(signal);
+      const t0 = performance.now();
+      await engine.infer(feeds);
+      times.push(performance.now() - t0);
+    }
+    segments.push({ stats: summarize(times), samples: times, n: times.length });
+  }
+  return cellStats(segments);
+}
+
+export interface ThroughputRun {
+  /** Images per second: median over the segments of completed queries x batch / host wall time. */
+  throughput: number;
+  /** (largest - smallest segment throughput) / throughput. */
+  noise: number;
+  /** Queries completed in the timed segments. */
+  queries: number;
+  streams: number;
+}
+
+/**
+ * The throughput run: `settings.streams` queries always in flight over `engines` (stream i uses engines[i %
+ * engines.length]), a warm-up of warmupMs, then SEGMENTS windows of durationMs / SEGMENTS each, every window
+ * running until its time is up and at least iterations / SEGMENTS queries completed; a window's throughput is its
+ * completed queries x batch over the host wall time from its start to its last completion.
+ */
+export async function measureThroughput(engines: readonly Engine[], batch: number, settings: MeasureSettings, signal?: AbortSignal): Promise<ThroughputRun> {
+  if (engines.length === 0) throw new TrtnError('ERR_INVALID_ARG', 'measureThroughput needs at least one engine');
+  const feeds = engines.map((e) => syntheticFeeds(e, batch));
+  const streams = Math.max(1, settings.streams);
+  const window = async (ms: number, minQueries: number) => {
+    let done = 0;
+    const start = performance.now();
+    const end = start + ms;
+    const stream = async (i: number) => {
+      const e = i % engines.length;
+      while (performance.now() < end || done < minQueries) {
+        checkAbort(signal);
+        await engines[e]!.infer(feeds[e]!);
+        done++;
+      }
+    };
+    await Promise.all(Array.from({ length: streams }, (_, i) => stream(i)));
+    return { done, wallMs: performance.now() - start };
+  };
+  await window(settings.warmupMs, streams);
+  const rates: number[] = [];
+  let queries = 0;
+  for (let s = 0; s < SEGMENTS; s++) {
+    const w = await window(settings.durationMs / SEGMENTS, Math.ceil(settings.iterations / SEGMENTS));
+    rates.push((w.done * batch * 1000) / w.wallMs);
+    queries += w.done;
+  }
+  const throughput = summarize(rates).median;
+  return { throughput, noise: relativeSpread(rates, throughput), queries, streams };
+}
+
+/** 1-minute load average, rounded: recorded before and after each cell. */
+export function load1(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
+}
