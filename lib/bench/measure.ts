@@ -83,7 +83,7 @@ function checkAbort(signal?: AbortSignal): void {
 }
 
 async function benchOnce(engine: Engine, batch: number, iterations: number, signal?: AbortSignal): Promise<BenchmarkRow> {
-  const r = await engine.benchmark({ batchSizes: [batch], warmup: 0, iterations, ...(signal ? { signal } : {}) });
+  const r = await engine.benchmark({ batchSizes: [batch], warmup: 0, warmupMs: 0, durationMs: 0, iterations, ...(signal ? { signal } : {}) });
   const row = r.rows.find((x) => x.batchSize === batch);
   if (!row) throw new TrtnError('ERR_INFERENCE', `benchmark returned no row for batch ${batch}`);
   return row;
@@ -131,7 +131,7 @@ async function latencyAttempt(engine: Engine, batch: number, settings: MeasureSe
     checkAbort(signal);
     const per = Math.max(minPer, Math.min(1_000_000, Math.round(segmentMs / wallPerQuery)));
     const t0 = performance.now();
-    const r = await engine.benchmark({ batchSizes: [batch], warmup: 0, iterations: per, ...(signal ? { signal } : {}) });
+    const r = await engine.benchmark({ batchSizes: [batch], warmup: 0, warmupMs: 0, durationMs: 0, iterations: per, ...(signal ? { signal } : {}) });
     wallPerQuery = Math.max((performance.now() - t0) / per, 1e-3);
     timer = r.timer;
     const row = r.rows.find((x) => x.batchSize === batch);

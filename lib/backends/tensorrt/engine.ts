@@ -190,6 +190,7 @@ export class TensorRtEngine implements Engine {
         batchSize,
         iterations: s.latencyMs.length,
         latencyMs: latencyStats(s.latencyMs),
+        latencySamplesMs: s.latencyMs,
         throughput: (s.throughputQueries * batchSize) / (s.throughputWallMs / 1000),
         gpuMs: latencyStats(s.computeMs),
         ...(transfers ? { h2dMs: latencyStats(s.h2dMs), d2hMs: latencyStats(s.d2hMs) } : {}),
