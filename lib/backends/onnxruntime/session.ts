@@ -228,14 +228,13 @@ export class WorkerSession {
           resolve({ inputNames: msg.inputNames!, outputNames: msg.outputNames! });
         } else if (msg.type === 'init-error') {
           cleanup();
-          void worker.terminate();
-          reject(new SessionInitError(msg.message ?? 'unknown error'));
+          // The thread is gone when the build rejects: a failed build leaves nothing behind.
+          void worker.terminate().then(() => reject(new SessionInitError(msg.message ?? 'unknown error')));
         }
       };
       const onError = (err: Error) => {
         cleanup();
-        void worker.terminate();
-        reject(err);
+        void worker.terminate().then(() => reject(err));
       };
       const onExit = (code: number) => {
         cleanup();
