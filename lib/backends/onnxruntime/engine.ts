@@ -15,7 +15,8 @@ import { latencyStats } from '../../engine/stats.js';
 export function tensorInfo(v: OnnxValueInfo): TensorInfo {
   const tt = v.type?.tensorType;
   const dtype = tt ? dataTypeToDType(tt.elemType) : undefined;
-  if (!dtype) throw new TrtnError('ERR_ONNX_MODEL', `tensor '${v.name}' has type ${tt ? dataTypeName(tt.elemType) : 'unknown'}, which the engine API cannot carry`, { tensor: v.name });
+  const kind = tt ? dataTypeName(tt.elemType) : `a ${Object.keys(v.type ?? {}).join('/') || 'typeless value'}`;
+  if (!dtype) throw new TrtnError('ERR_ONNX_MODEL', `tensor '${v.name}' is ${kind}, which the engine API cannot carry`, { tensor: v.name });
   return { name: v.name, dtype, shape: (tt!.shape ?? []).map((d) => (d === null ? -1 : d)) };
 }
 
