@@ -149,24 +149,18 @@ export function convertToFp16(model: OnnxModel, options: Fp16Options = {}): { mo
     casts++;
   };
   // The float16 / float32 form of a float tensor, cast once from the other form where first needed.
-  const asHalf = (x: string): string => {
-    let h = halfName.get(x);
-    if (h === undefined) {
-      h = names.next(`${x}_fp16`);
-      cast(fullName.get(x) ?? x, h, DataType.FLOAT16);
-      halfName.set(x, h);
+  const form = (x: string, type: number): string => {
+    const [mine, other, suffix] = type === DataType.FLOAT16 ? [halfName, fullName, 'fp16'] : [fullName, halfName, 'fp32'];
+    let n = mine.get(x);
+    if (n === undefined) {
+      n = names.next(`${x}_${suffix}`);
+      cast(other.get(x) ?? x, n, type);
+      mine.set(x, n);
     }
-    return h;
+    return n;
   };
-  const asFull = (x: string): string => {
-    let f = fullName.get(x);
-    if (f === undefined) {
-      f = names.next(`${x}_fp32`);
-      cast(halfName.get(x) ?? x, f, DataType.FLOAT);
-      fullName.set(x, f);
-    }
-    return f;
-  };
+  const asHalf = (x: string) => form(x, DataType.FLOAT16);
+  const asFull = (x: string) => form(x, DataType.FLOAT);
 
   const keptReport: Fp16Report['keptFp32'] = [];
   for (const node of nodes) {

@@ -52,7 +52,7 @@ async function runBaseline(c: NodeCase): Promise<string> {
   if (bad) return `dtype: '${bad[0]}' has data type ${bad[1].dataType}, which onnxruntime-node cannot carry`;
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(c.bytes, { intraOpNumThreads: 1 });
+    session = await ort.InferenceSession.create(c.bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
   } catch (err) {
     return `load: ${short(err)}`;
   }
