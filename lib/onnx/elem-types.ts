@@ -48,7 +48,7 @@ function constantType(node: OnnxNode): number {
 }
 
 /** The element type of each output of `node`, given the types of its inputs (0 = unknown). */
-export function nodeOutputTypes(node: OnnxNode, inputType: (i: number) => number): number[] {
+export function nodeOutputTypes(node: OnnxNode, inputType: (i: number) => number, scope?: ReadonlyMap<string, number>): number[] {
   const op = node.domain === '' || node.domain === 'ai.onnx' ? node.opType : undefined;
   const n = node.outputs.length;
   const all = (t: number) => new Array<number>(n).fill(t);
@@ -59,15 +59,17 @@ export function nodeOutputTypes(node: OnnxNode, inputType: (i: number) => number
   if (op === 'QuantizeLinear') return all(attrInt(node, 'output_dtype') || inputType(2) || UINT8);
   if (op === 'DequantizeLinear') return all(attrInt(node, 'output_dtype') || inputType(1));
   if (op === 'LayerNormalization') return node.outputs.map((_, i) => (i === 0 ? inputType(0) : attrInt(node, 'stash_type', FLOAT)));
-  if (op === 'If') {
-    const g = node.attributes.find((a) => a.name === 'then_branch')?.g;
-    return node.outputs.map((_, i) => typeOf(g?.outputs[i]?.type));
-  }
-  if (op === 'Loop' || op === 'Scan') {
-    // Loop body outputs: cond, carried..., scan outputs...; Scan body outputs: carried..., scan outputs... (same order as the node's).
-    const g = node.attributes.find((a) => a.name === 'body')?.g;
+  if (op === 'If' || op === 'Loop' || op === 'Scan') {
+    // A body output's declared type, else the type inferred inside the body (function expansions declare none).
+    // Loop body outputs: cond, carried..., scan outputs...; Scan's: carried..., scan outputs... (the node's order).
+    const g = node.attributes.find((a) => a.name === (op === 'If' ? 'then_branch' : 'body'))?.g;
     const skip = op === 'Loop' ? 1 : 0;
-    return node.outputs.map((_, i) => typeOf(g?.outputs[i + skip]?.type));
+    let inner: Map<string, number> | undefined;
+    return node.outputs.map((_, i) => {
+      const v = g?.outputs[i + skip];
+      if (!v) return 0;
+      return typeOf(v.type) || (inner ??= inferElemTypes(g!, scope)).get(v.name) || 0;
+    });
   }
   if (op in DTYPE_ATTR) {
     const [name, fallback] = DTYPE_ATTR[op]!;
@@ -89,7 +91,7 @@ export function inferElemTypes(graph: OnnxGraph, outer?: ReadonlyMap<string, num
   for (const v of graph.inputs) types.set(v.name, typeOf(v.type));
   for (const t of graph.initializers) types.set(t.name, t.dataType);
   for (const node of graph.nodes) {
-    const out = nodeOutputTypes(node, (i) => (node.inputs[i] ? (types.get(node.inputs[i]!) ?? 0) : 0));
+    const out = nodeOutputTypes(node, (i) => (node.inputs[i] ? (types.get(node.inputs[i]!) ?? 0) : 0), types);
     node.outputs.forEach((o, i) => o && types.set(o, out[i] || declared.get(o) || 0));
   }
   return types;

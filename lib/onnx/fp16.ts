@@ -42,7 +42,7 @@ const FLOAT32_ONLY_OUTPUTS: Record<string, number[]> = { LayerNormalization: [1,
  * type constraints have no float16 for the float input (scales of quantization ops, BitCast's bit width).
  */
 const KEEP_FP32: Record<string, string> = {
-  NonMaxSuppression: 'no float16 kernel', DynamicQuantizeLinear: 'float32 only in ONNX', QuantizeLinear: 'float32 scale kernel',
+  NonMaxSuppression: 'no float16 kernel', MeanVarianceNormalization: 'no float16 kernel', DynamicQuantizeLinear: 'float32 only in ONNX', QuantizeLinear: 'float32 scale kernel',
   DequantizeLinear: 'float32 scale kernel', QLinearConv: 'float32 scales', QLinearMatMul: 'float32 scales', QLinearAdd: 'float32 scales',
   BitCast: 'bit width would change', RandomNormal: 'no float16 kernel', RandomUniform: 'no float16 kernel', RandomNormalLike: 'no float16 kernel',
   RandomUniformLike: 'no float16 kernel', Bernoulli: 'no float16 kernel', Multinomial: 'no float16 kernel', TfIdfVectorizer: 'float32 only in ONNX',

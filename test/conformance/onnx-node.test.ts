@@ -163,7 +163,10 @@ describe('ONNX backend node tests', () => {
       inference: tally(results, (r) => r.inference),
       fp32: tally(results, (r) => r.fp32),
       fp16: tally(results, (r) => r.fp16),
-      fp16KeptFloat32: results.filter((r) => r.fp16Path?.includes('float32')).length,
+      fp16KeptFloat32: results.filter((r) => r.fp16Path?.includes('kept float32')).length,
+      // Op types kept float32 (by the converter's rules, or because ONNX Runtime refused their float16 form).
+      fp16KeptOps: tally(results.flatMap((r) => /kept float32: ([^;)]*)/.exec(r.fp16Path ?? '')?.[1]?.split(', ').map((op) => ({ ...r, op })) ?? []), (r) => `${r.op}:`),
+      fp16RefusedByOrt: tally(results.flatMap((r) => /refused float16 for ([^)]*)/.exec(r.fp16Path ?? '')?.[1]?.split(', ').map((op) => ({ ...r, op })) ?? []), (r) => `${r.op}:`),
     };
     console.log(`ONNX node tests: ${JSON.stringify(summary, null, 1)}`);
     // The per-case table, for a human looking into a failure.

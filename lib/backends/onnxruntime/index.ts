@@ -141,7 +141,8 @@ async function buildFp16(
       continue;
     }
     const kept = [...new Set(result.report.fp16?.keptFp32.map((k) => k.opType) ?? [])];
-    const path = `fp16-converted-onnx${kept.length ? ` (kept float32: ${kept.join(', ')})` : ''}`;
+    const refused = fallback.length ? `; ONNX Runtime refused float16 for ${fallback.join(', ')}` : '';
+    const path = `fp16-converted-onnx${kept.length ? ` (kept float32: ${kept.join(', ')}${refused})` : ''}`;
     return engineOver(s, { precision: o.requested, path: path + o.tag, model: result.model, bytes: h, name: o.name });
   }
 }
