@@ -229,12 +229,12 @@ export class WorkerSession {
         } else if (msg.type === 'init-error') {
           cleanup();
           // The thread is gone when the build rejects: a failed build leaves nothing behind.
-          void worker.terminate().then(() => reject(new SessionInitError(msg.message ?? 'unknown error')));
+          void worker.terminate().catch(() => 0).then(() => reject(new SessionInitError(msg.message ?? 'unknown error')));
         }
       };
       const onError = (err: Error) => {
         cleanup();
-        void worker.terminate().then(() => reject(err));
+        void worker.terminate().catch(() => 0).then(() => reject(err));
       };
       const onExit = (code: number) => {
         cleanup();
