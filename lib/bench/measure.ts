@@ -4,6 +4,7 @@
  * moves (the cell's stated noise). Latency comes from a single-stream run (one query in flight, the backend's own
  * timer); throughput from its own run with several queries in flight (MLPerf's Offline scenario).
  */
+import { syntheticFeed } from '../backends/onnxruntime/engine.js';
 import { loadavg } from 'node:os';
 import { TrtnError } from '../errors.js';
 import { summarize } from '../engine/stats.js';
@@ -67,14 +68,7 @@ export function cellStats(segments: readonly { stats: LatencyStats; samples?: re
 /** A deterministic input of the engine's input shapes at `batch` (values in [-1.5, 1.5]; speed only). */
 export function syntheticFeeds(engine: Engine, batch: number): Feeds {
   const feeds: Feeds = {};
-  for (const info of engine.inputs) {
-    const dims = info.shape.map((d, i) => (i === 0 ? batch : typeof d === 'number' && d > 0 ? d : 1));
-    const count = dims.reduce((a, b) => a * b, 1);
-    const Ctor = { float32: Float32Array, float16: Uint16Array, int8: Int8Array, uint8: Uint8Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array }[info.dtype];
-    const data = new Ctor(count);
-    if (data instanceof Float32Array) for (let i = 0; i < count; i++) data[i] = Math.sin(i * 12.9898) * 1.5;
-    feeds[info.name] = { data, dims, dtype: info.dtype } as TensorData;
-  }
+  for (const info of engine.inputs) feeds[info.name] = syntheticFeed({ ...info, shape: info.shape.map((d, i) => (i === 0 ? -1 : d)) }, batch);
   return feeds;
 }
 

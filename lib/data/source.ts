@@ -5,7 +5,7 @@
  */
 import { TrtnError, asTrtnError } from '../errors.js';
 import { invalid, is } from '../engine/options.js';
-import type { DType, TensorData } from '../engine/types.js';
+import { arrayClassName, DTYPES, type DType, type TensorData } from '../engine/types.js';
 import { abortedError } from './dataset.js';
 import type { Batch, DataSource, Dataset, Feeds } from './types.js';
 
@@ -21,15 +21,6 @@ export interface ToBatchesOptions {
   signal?: AbortSignal;
 }
 
-const ARRAY_OF: Record<DType, string> = {
-  float32: 'Float32Array',
-  float16: 'Uint16Array',
-  int8: 'Int8Array',
-  uint8: 'Uint8Array',
-  int32: 'Int32Array',
-  int64: 'BigInt64Array',
-  bool: 'Uint8Array',
-};
 
 export function isDataset(value: unknown): value is Dataset {
   return is.object(value) && value.kind === 'dataset' && typeof value.batches === 'function';
@@ -39,10 +30,10 @@ export function isDataset(value: unknown): value is Dataset {
 function tensorProblem(value: unknown): string | null {
   if (!is.object(value)) return 'not an object';
   const { data, dims, dtype } = value as { data: unknown; dims: unknown; dtype: unknown };
-  if (typeof dtype !== 'string' || !(dtype in ARRAY_OF)) return `dtype ${JSON.stringify(dtype)} is not one of ${Object.keys(ARRAY_OF).join(', ')}`;
-  if (!ArrayBuffer.isView(data) || data instanceof DataView) return 'data is not a typed array';
-  const arrayName = data.constructor.name;
-  if (arrayName !== ARRAY_OF[dtype as DType]) return `dtype ${dtype} needs a ${ARRAY_OF[dtype as DType]} but data is a ${arrayName}`;
+  if (typeof dtype !== 'string' || !(DTYPES as readonly string[]).includes(dtype)) return `dtype ${JSON.stringify(dtype)} is not one of ${DTYPES.join(', ')}`;
+  if (!(Array.isArray(data) && dtype === 'string') && (!ArrayBuffer.isView(data) || data instanceof DataView)) return 'data is not a typed array';
+  const arrayName = (data as object).constructor.name;
+  if (arrayName !== arrayClassName(dtype as DType)) return `dtype ${dtype} needs a ${arrayClassName(dtype as DType)} but data is a ${arrayName}`;
   if (!Array.isArray(dims) || !dims.every(is.nonNegInt)) return 'dims is not an array of non-negative integers';
   const count = (dims as number[]).reduce((a, b) => a * b, 1);
   if ((data as unknown as { length: number }).length !== count) return `dims [${dims.join(', ')}] need ${count} values but data has ${(data as unknown as { length: number }).length}`;

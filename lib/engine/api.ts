@@ -1,8 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { TrtnError } from '../errors.js';
-import { resolveBackend, listBackends, type ModelSource } from './backend.js';
+import { getBackend, resolveBackend, listBackends, type ModelSource } from './backend.js';
 import { is, invalid, validateBuildOptions, BACKENDS, type BuildOptions, type LoadOptions } from './options.js';
-import type { Engine } from './types.js';
+import { DTYPES, type BackendName, type Engine } from './types.js';
+import { feedInputs } from '../onnx/graph.js';
+import { parseModel } from '../onnx/io.js';
+import { dataTypeName, dataTypeToDType } from '../onnx/tensor.js';
+import type { Backend } from './backend.js';
 
 function checkSource(source: unknown, name: string): asserts source is ModelSource {
   if (!(is.string(source) || (source instanceof Uint8Array && source.byteLength > 0))) {
@@ -15,8 +19,37 @@ export async function buildEngine(onnx: ModelSource, options: BuildOptions): Pro
   checkSource(onnx, 'onnx');
   const validated = validateBuildOptions(options);
   if (validated.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'build aborted before it started');
+  // A named backend's dtypes are checked even where it cannot run: the model would not fit it anywhere.
+  const named = validated.backend !== undefined && validated.backend !== 'auto';
+  if (named) await checkDtypes(onnx, getBackend(validated.backend as BackendName));
   const backend = await resolveBackend(validated.backend, validated.logger);
+  if (!named) await checkDtypes(onnx, backend);
   return backend.buildEngine(onnx, validated);
+}
+
+/**
+ * ERR_UNSUPPORTED naming the tensor when a model input or output has an element type the backend does not carry
+ * (e.g. double or string on TensorRT). Only backends that lack some dtype pay for the parse; a file that cannot be
+ * read or parsed is left to the backend, which reports it as it always does.
+ */
+async function checkDtypes(source: ModelSource, backend: Backend): Promise<void> {
+  if (DTYPES.every((d) => backend.dtypes.includes(d))) return;
+  let graph;
+  try {
+    graph = parseModel(typeof source === 'string' ? await readFile(source) : source).graph;
+  } catch {
+    return;
+  }
+  for (const v of [...feedInputs(graph), ...graph.outputs]) {
+    const tt = v.type?.tensorType;
+    const dtype = tt ? dataTypeToDType(tt.elemType) : undefined;
+    if (dtype && backend.dtypes.includes(dtype)) continue;
+    const what = tt ? dataTypeName(tt.elemType) : `a ${Object.keys(v.type ?? {}).join('/') || 'typeless value'}`;
+    const where = typeof source === 'string' ? `${source}: ` : '';
+    throw new TrtnError('ERR_UNSUPPORTED', `${where}tensor '${v.name}' is ${what}, which backend '${backend.name}' cannot carry (it carries ${backend.dtypes.join(', ')})`, {
+      tensor: v.name, backend: backend.name, ...(typeof source === 'string' ? { file: source } : {}),
+    });
+  }
 }
 
 /** Load a serialized engine (a TensorRT plan, or an ONNX model for the onnxruntime backend). */

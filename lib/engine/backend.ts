@@ -1,5 +1,5 @@
 import { TrtnError } from '../errors.js';
-import type { BackendName, Engine, Logger } from './types.js';
+import type { BackendName, DType, Engine, Logger } from './types.js';
 import type { BuildOptions, LoadOptions } from './options.js';
 
 /** An ONNX model or a serialized engine: a file path or its bytes. */
@@ -21,6 +21,8 @@ export interface Availability {
  */
 export interface Backend {
   readonly name: BackendName;
+  /** The element types its engines take and return; buildEngine refuses a model with any other before any work. */
+  readonly dtypes: readonly DType[];
   availability(): Promise<Availability>;
   buildEngine(model: ModelSource, options: BuildOptions & { workspaceBytes?: number }): Promise<Engine>;
   loadEngine(serialized: ModelSource, options: LoadOptions): Promise<Engine>;

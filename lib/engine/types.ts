@@ -1,18 +1,50 @@
 /** Backend-agnostic types: nothing here names TensorRT or ONNX Runtime classes. */
 
-export type DType = 'float32' | 'float16' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool';
+/** Element types: ONNX's names as onnxruntime spells them (float64 is ONNX DOUBLE). */
+export type DType =
+  | 'float32' | 'float16' | 'float64'
+  | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64'
+  | 'bool' | 'string';
+
+export const DTYPES: readonly DType[] = ['float32', 'float16', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string'];
 
 export type TypedArray =
   | Float32Array
-  | Uint16Array // float16 payloads travel as raw 16-bit words
+  | Float64Array
+  | Uint16Array // float16 payloads travel as raw 16-bit words; also uint16
+  | Int16Array
   | Int8Array
-  | Uint8Array
+  | Uint8Array // uint8 and bool
   | Int32Array
-  | BigInt64Array;
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/** A typed-array class (Float32Array, ...), constructible from a length or over a buffer. */
+export interface TypedArrayClass {
+  new (length: number): TypedArray;
+  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): TypedArray;
+  readonly name: string;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** The array class carrying each numeric dtype (float16 as raw 16-bit words, bool as 0/1 bytes); 'string' is a string[]. */
+export const ARRAY_CLASS_OF: Readonly<Record<Exclude<DType, 'string'>, TypedArrayClass>> = {
+  float32: Float32Array, float16: Uint16Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array,
+  uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array,
+};
+
+/** The class name a tensor's data must have for `dtype` ('Array' for strings). */
+export function arrayClassName(dtype: DType): string {
+  return dtype === 'string' ? 'Array' : ARRAY_CLASS_OF[dtype].name;
+}
+
+/** What a tensor's data may be: a typed array, or a string array for dtype 'string'. */
+export type TensorValues = TypedArray | string[];
 
 /** A tensor crossing the public API: data plus dims (row-major, NCHW for images). */
 export interface TensorData {
-  readonly data: TypedArray;
+  readonly data: TensorValues;
   readonly dims: readonly number[];
   readonly dtype: DType;
 }

@@ -153,11 +153,15 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
       const name = node.inputs[i];
       return name ? shapes.get(name) : undefined;
     };
-    const rankOf = (i: number, what: string, min = 0): ShapeDim[] => {
+    // undefined where the rank is unknown: the output is then unknown too (never an error).
+    const rankOf = (i: number, what: string, min = 0): ShapeDim[] | undefined => {
       const s = inputOf(i)?.shape;
-      if (!s) fail(ctx, `${what} '${node.inputs[i] ?? ''}' has unknown rank`);
+      if (!s) return undefined;
       if (s.length < min) fail(ctx, `${what} '${node.inputs[i]}' has rank ${s.length}, need at least ${min}`, { tensor: node.inputs[i] });
       return s;
+    };
+    const unknownShape = (...slots: number[]): void => {
+      for (const k of slots.length ? slots : [0]) set(k, { elemType: k === 0 ? (x?.elemType ?? 0) : 0, shape: undefined });
     };
     const set = (slot: number, value: TensorShape): void => {
       const name = node.outputs[slot];
@@ -219,12 +223,12 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
       case 'QuantizeLinear': {
         const zp = inputOf(2);
         const outType = attrInt(node, 'output_dtype') || zp?.elemType || DataType.UINT8;
-        checkQdqParams(ctx, x?.shape, inputOf(1)?.shape, zp?.shape, attrInt(node, 'axis', 1));
+        checkQdqParams(ctx, x?.shape, inputOf(1)?.shape, zp?.shape, attrInt(node, 'axis', 1), attrInt(node, 'block_size', 0));
         set(0, { elemType: outType, shape: x?.shape ? [...x.shape] : undefined });
         return;
       }
       case 'DequantizeLinear': {
-        checkQdqParams(ctx, x?.shape, inputOf(1)?.shape, inputOf(2)?.shape, attrInt(node, 'axis', 1));
+        checkQdqParams(ctx, x?.shape, inputOf(1)?.shape, inputOf(2)?.shape, attrInt(node, 'axis', 1), attrInt(node, 'block_size', 0));
         set(0, { elemType: inputOf(1)?.elemType || DataType.FLOAT, shape: x?.shape ? [...x.shape] : undefined });
         return;
       }
@@ -232,6 +236,7 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
       case 'ConvTranspose': {
         const xs = rankOf(0, 'input', 3);
         const ws = rankOf(1, 'weight', 3);
+        if (!xs || !ws) return unknownShape();
         if (ws.length !== xs.length) fail(ctx, `weight '${node.inputs[1]}' has rank ${ws.length}, input has rank ${xs.length}`, { tensor: node.inputs[1] });
         const group = attrInt(node, 'group', 1);
         const spatialRank = xs.length - 2;
@@ -279,6 +284,7 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
       case 'AveragePool': {
         const xs = rankOf(0, 'input', 3);
         const kernel = attrInts(node, 'kernel_shape');
+        if (!xs) return unknownShape();
         if (!kernel) fail(ctx, "attribute 'kernel_shape' is missing");
         const r = xs.length - 2;
         if (kernel.length !== r) fail(ctx, `kernel_shape has ${kernel.length} dims, input has ${r} spatial dims`);
@@ -299,11 +305,13 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
       case 'GlobalAveragePool':
       case 'GlobalMaxPool': {
         const xs = rankOf(0, 'input', 3);
+        if (!xs) return unknownShape();
         set(0, { elemType: x?.elemType ?? 0, shape: [xs[0]!, xs[1]!, ...xs.slice(2).map(() => 1)] });
         return;
       }
       case 'Flatten': {
         const xs = rankOf(0, 'input');
+        if (!xs) return unknownShape();
         let axis = attrInt(node, 'axis', 1);
         if (axis < -xs.length || axis > xs.length) fail(ctx, `axis ${axis} is out of range for rank ${xs.length}`);
         if (axis < 0) axis += xs.length;
@@ -340,6 +348,7 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
       case 'Gemm': {
         const a = rankOf(0, 'A', 2);
         const bShape = rankOf(1, 'B', 2);
+        if (!a || !bShape) return unknownShape();
         if (a.length !== 2 || bShape.length !== 2) fail(ctx, `A and B must be 2-D, got [${a.join(',')}] and [${bShape.join(',')}]`);
         const transA = attrInt(node, 'transA', 0) === 1;
         const transB = attrInt(node, 'transB', 0) === 1;
@@ -355,6 +364,7 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
       case 'MatMul': {
         const a0 = rankOf(0, 'A', 1);
         const b0 = rankOf(1, 'B', 1);
+        if (!a0 || !b0) return unknownShape();
         const a = a0.length === 1 ? [1, a0[0]!] : a0;
         const b = b0.length === 1 ? [b0[0]!, 1] : b0;
         const ka = a[a.length - 1];
@@ -395,8 +405,13 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
         return;
       }
       case 'Shape': {
+        // start/end (opset 15) slice the shape, clamped to [0, rank] as Slice does.
         const s = x?.shape;
-        set(0, { elemType: DataType.INT64, shape: [s ? s.length : null] });
+        if (!s) return set(0, { elemType: DataType.INT64, shape: [null] });
+        const clamp = (v: number) => Math.min(s.length, Math.max(0, v < 0 ? v + s.length : v));
+        const start = clamp(attrInt(node, 'start', 0));
+        const end = clamp(attrInt(node, 'end', s.length));
+        set(0, { elemType: DataType.INT64, shape: [Math.max(0, end - start)] });
         return;
       }
       default:
@@ -406,15 +421,31 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
   return { shapes, unknownOps: [...unknownOps] };
 }
 
-function checkQdqParams(ctx: Ctx, x: ShapeDim[] | undefined, scale: ShapeDim[] | undefined, zeroPoint: ShapeDim[] | undefined, axisAttr: number): void {
+/** One value: a scalar or a [1] tensor (ONNX treats both as per-tensor). */
+const isSingle = (s: ShapeDim[]) => s.length === 0 || (s.length === 1 && s[0] === 1);
+
+/**
+ * Q/DQ parameters as ONNX allows them: per-tensor (scalar or [1], zero point likewise, in either form),
+ * per-axis (1-D of the axis' size), or blocked (block_size > 0: x's rank, the axis dim ceil-divided by the block).
+ */
+function checkQdqParams(ctx: Ctx, x: ShapeDim[] | undefined, scale: ShapeDim[] | undefined, zeroPoint: ShapeDim[] | undefined, axisAttr: number, blockSize: number): void {
   if (!scale) return;
-  if (zeroPoint && (zeroPoint.length !== scale.length || zeroPoint.some((d, i) => known(d) && known(scale[i]) && d !== scale[i])))
+  const perTensor = isSingle(scale);
+  if (zeroPoint && !(perTensor && isSingle(zeroPoint)) && (zeroPoint.length !== scale.length || zeroPoint.some((d, i) => known(d) && known(scale[i]) && d !== scale[i])))
     fail(ctx, `zero point '${ctx.node.inputs[2]}' [${zeroPoint.join(',')}] does not match scale '${ctx.node.inputs[1]}' [${scale.join(',')}]`, { tensor: ctx.node.inputs[2] });
-  const perTensor = scale.length === 0 || (scale.length === 1 && scale[0] === 1);
   if (perTensor || !x) return;
-  if (scale.length !== 1) fail(ctx, `scale '${ctx.node.inputs[1]}' must be a scalar or 1-D, got [${scale.join(',')}]`, { tensor: ctx.node.inputs[1] });
   const axis = axisAttr < 0 ? axisAttr + x.length : axisAttr;
   if (axis < 0 || axis >= x.length) fail(ctx, `axis ${axisAttr} is out of range for rank ${x.length}`);
+  if (blockSize > 0) {
+    if (scale.length !== x.length) fail(ctx, `blocked scale '${ctx.node.inputs[1]}' [${scale.join(',')}] must have the rank of '${ctx.node.inputs[0]}' [${x.join(',')}]`, { tensor: ctx.node.inputs[1] });
+    scale.forEach((d, i) => {
+      const want = i === axis ? (known(x[i]) ? Math.ceil(x[i] / blockSize) : null) : x[i];
+      if (known(d) && known(want) && d !== want)
+        fail(ctx, `blocked scale '${ctx.node.inputs[1]}' [${scale.join(',')}] does not fit '${ctx.node.inputs[0]}' [${x.join(',')}] with block_size ${blockSize} on axis ${axis}`, { tensor: ctx.node.inputs[1] });
+    });
+    return;
+  }
+  if (scale.length !== 1) fail(ctx, `scale '${ctx.node.inputs[1]}' must be a scalar or 1-D, got [${scale.join(',')}]`, { tensor: ctx.node.inputs[1] });
   const c = x[axis];
   if (known(c) && known(scale[0]) && scale[0] !== c)
     fail(ctx, `per-axis scale '${ctx.node.inputs[1]}' has ${scale[0]} values, axis ${axis} of '${ctx.node.inputs[0]}' has ${c}`, { tensor: ctx.node.inputs[1] });
@@ -436,8 +467,12 @@ function graphError(graph: OnnxGraph, message: string, details: Record<string, u
  * outputs produced, and shapes consistent (inferShapes). Throws ERR_ONNX_PARSE naming the node.
  */
 export function checkModel(model: OnnxModel): CheckReport {
-  const opset = opsetVersion(model);
-  if (opset === undefined) throw new TrtnError('ERR_ONNX_PARSE', 'the model imports no ai.onnx opset', {});
+  const imported = opsetVersion(model);
+  // A model may import only other domains (ai.onnx.ml, training); then it may use no ai.onnx op.
+  const onnxNode = model.graph.nodes.find((n) => n.domain === '' || n.domain === 'ai.onnx');
+  if (imported === undefined && onnxNode)
+    throw new TrtnError('ERR_ONNX_PARSE', `the model imports no ai.onnx opset, yet ${describeNode(onnxNode)} is an ai.onnx op`, { node: onnxNode.name || onnxNode.opType });
+  const opset = imported ?? 1;
   const graph = model.graph;
   const defined = new Set<string>();
   const seen = (name: string, what: string, details: Record<string, unknown>): void => {

@@ -56,7 +56,7 @@ function entries(list: Msg[] | undefined): StringEntry[] {
   return (list ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' }));
 }
 
-function decodeTensor(m: Msg): OnnxTensor {
+export function decodeTensor(m: Msg): OnnxTensor {
   const t: OnnxTensor = { name: m.name ?? '', dataType: m.dataType ?? 0, dims: (m.dims ?? []).map(num) };
   if (has(m, 'rawData')) t.rawData = m.rawData;
   if (m.floatData?.length) t.floatData = Array.from(m.floatData as number[]);

@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { TrtnError } from '../errors.js';
-import { decodeModelMessage, encodeModelMessage } from './codec.js';
+import { decodeModelMessage, decodeTensor, encodeModelMessage } from './codec.js';
 import { DataLocation, type OnnxGraph, type OnnxModel, type OnnxTensor, type StringEntry } from './model.js';
 import { onnxType } from './proto.js';
 import { dataTypeSize, elementCount, toRawTensor } from './tensor.js';
@@ -165,6 +165,15 @@ function readExternal(t: OnnxTensor, file: string, baseDir: string, cache: Map<s
   const { externalData, dataLocation, ...rest } = t;
   void externalData, dataLocation;
   return { ...rest, rawData: data.subarray(offset, offset + length) };
+}
+
+/** Decode a serialized TensorProto (e.g. ONNX test data's input_0.pb); `file` names the source in errors. */
+export function parseTensor(bytes: Uint8Array, file = '<bytes>'): OnnxTensor {
+  try {
+    return decodeTensor(onnxType('TensorProto').decode(bytes) as unknown as Record<string, unknown>);
+  } catch (err) {
+    throw loadError(file, `not a valid ONNX TensorProto (${err instanceof Error ? err.message : String(err)})`, {}, err);
+  }
 }
 
 /** The model as ONNX protobuf bytes (all tensors inline). */

@@ -47,11 +47,17 @@ export function dataTypeName(dataType: number): string {
 const DTYPE_TO_DATATYPE: Record<DType, number> = {
   float32: DataType.FLOAT,
   float16: DataType.FLOAT16,
+  float64: DataType.DOUBLE,
   int8: DataType.INT8,
   uint8: DataType.UINT8,
+  int16: DataType.INT16,
+  uint16: DataType.UINT16,
   int32: DataType.INT32,
+  uint32: DataType.UINT32,
   int64: DataType.INT64,
+  uint64: DataType.UINT64,
   bool: DataType.BOOL,
+  string: DataType.STRING,
 };
 
 export function dtypeToDataType(dtype: DType): number {

@@ -2,6 +2,7 @@
  * The three names a tensor's element type goes by: the engine API's DType, Triton's model-configuration enum
  * (TYPE_FP32, model_config.proto DataType) and the Open Inference Protocol's datatype string (FP32).
  */
+import { TrtnError } from '../errors.js';
 import type { DType, TypedArray } from '../engine/types.js';
 
 export type TritonType =
@@ -25,7 +26,7 @@ interface TypeRow {
   array: new (buffer: ArrayBuffer | number, offset?: number, length?: number) => TypedArray;
 }
 
-const ROWS: Record<DType, TypeRow> = {
+const ROWS: Record<Exclude<DType, 'string'>, TypeRow> = {
   float32: { triton: 'TYPE_FP32', protocol: 'FP32', bytes: 4, array: Float32Array },
   float16: { triton: 'TYPE_FP16', protocol: 'FP16', bytes: 2, array: Uint16Array },
   int8: { triton: 'TYPE_INT8', protocol: 'INT8', bytes: 1, array: Int8Array },
@@ -33,15 +34,27 @@ const ROWS: Record<DType, TypeRow> = {
   int32: { triton: 'TYPE_INT32', protocol: 'INT32', bytes: 4, array: Int32Array },
   int64: { triton: 'TYPE_INT64', protocol: 'INT64', bytes: 8, array: BigInt64Array as unknown as TypeRow['array'] },
   bool: { triton: 'TYPE_BOOL', protocol: 'BOOL', bytes: 1, array: Uint8Array },
+  float64: { triton: 'TYPE_FP64', protocol: 'FP64', bytes: 8, array: Float64Array },
+  int16: { triton: 'TYPE_INT16', protocol: 'INT16', bytes: 2, array: Int16Array },
+  uint16: { triton: 'TYPE_UINT16', protocol: 'UINT16', bytes: 2, array: Uint16Array },
+  uint32: { triton: 'TYPE_UINT32', protocol: 'UINT32', bytes: 4, array: Uint32Array },
+  uint64: { triton: 'TYPE_UINT64', protocol: 'UINT64', bytes: 8, array: BigUint64Array as unknown as TypeRow['array'] },
 };
 
-export const tritonType = (d: DType): TritonType => ROWS[d].triton;
-export const protocolType = (d: DType): ProtocolType => ROWS[d].protocol;
-export const elementBytes = (d: DType): number => ROWS[d].bytes;
-export const arrayType = (d: DType): TypeRow['array'] => ROWS[d].array;
+/** The row of a dtype; string tensors (BYTES) are not carried by the server or the remote engine. */
+function row(d: DType): TypeRow {
+  if (d === 'string') throw new TrtnError('ERR_UNSUPPORTED', 'string tensors (TYPE_STRING / BYTES) are not supported by serve and the remote backend');
+  return ROWS[d];
+}
+/** The dtypes serve and the remote engine carry. */
+export const SERVED_DTYPES = Object.keys(ROWS) as DType[];
 
-const DTYPES = Object.keys(ROWS) as DType[];
-/** The engine DType of a Triton enum name, or undefined where the engine API cannot carry it (e.g. TYPE_STRING). */
-export const dtypeOfTriton = (t: string): DType | undefined => DTYPES.find((d) => ROWS[d].triton === t);
-/** The engine DType of a protocol datatype, or undefined where the engine API cannot carry it (e.g. BYTES). */
-export const dtypeOfProtocol = (t: string): DType | undefined => DTYPES.find((d) => ROWS[d].protocol === t);
+export const tritonType = (d: DType): TritonType => row(d).triton;
+export const protocolType = (d: DType): ProtocolType => row(d).protocol;
+export const elementBytes = (d: DType): number => row(d).bytes;
+export const arrayType = (d: DType): TypeRow['array'] => row(d).array;
+
+/** The engine DType of a Triton enum name, or undefined where serving cannot carry it (e.g. TYPE_STRING). */
+export const dtypeOfTriton = (t: string): DType | undefined => SERVED_DTYPES.find((d) => row(d).triton === t);
+/** The engine DType of a protocol datatype, or undefined where serving cannot carry it (e.g. BYTES). */
+export const dtypeOfProtocol = (t: string): DType | undefined => SERVED_DTYPES.find((d) => row(d).protocol === t);

@@ -168,7 +168,7 @@ function jsonDataText(t: TensorData, name: string): string {
     if (t.dtype === 'bool') values[i] = v ? 'true' : 'false';
     else if (typeof v === 'bigint') values[i] = v.toString();
     else {
-      const x = t.dtype === 'float16' ? float16BitsToFloat32(v) : v;
+      const x = t.dtype === 'float16' ? float16BitsToFloat32(v as number) : (v as number);
       if (!Number.isFinite(x)) throw protocolError(400, 'ERR_UNSUPPORTED', `output '${name}' holds ${x}, which JSON cannot carry: request it as binary (parameters.binary_data: true)`, name);
       values[i] = String(x);
     }
@@ -176,7 +176,10 @@ function jsonDataText(t: TensorData, name: string): string {
   return `[${values.join(',')}]`;
 }
 
-const bytesOf = (t: TensorData): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+const bytesOf = (t: TensorData): Uint8Array => {
+  const a = t.data as TypedArray;
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+};
 
 /** An inference response body; headerLength is set when binary data follows the JSON. */
 export function encodeInferResponse(
@@ -188,7 +191,7 @@ export function encodeInferResponse(
   for (const o of outputs) {
     const head = `{"name":${JSON.stringify(o.name)},"datatype":"${protocolType(o.tensor.dtype)}","shape":${JSON.stringify(o.tensor.dims)}`;
     if (o.binary) {
-      parts.push(`${head},"parameters":{"binary_data_size":${o.tensor.data.byteLength}}}`);
+      parts.push(`${head},"parameters":{"binary_data_size":${(o.tensor.data as TypedArray).byteLength}}}`);
       blobs.push(bytesOf(o.tensor));
     } else {
       parts.push(`${head},"data":${jsonDataText(o.tensor, o.name)}}`);
@@ -202,7 +205,7 @@ export function encodeInferResponse(
 
 /** An inference request body from feeds, every input as binary data, every named output asked for as binary. */
 export function encodeInferRequest(feeds: Feeds, outputs: readonly string[], id?: string): { body: Buffer; headerLength: number } {
-  const inputs = Object.entries(feeds).map(([name, t]) => ({ name, shape: t.dims, datatype: protocolType(t.dtype), parameters: { binary_data_size: t.data.byteLength } }));
+  const inputs = Object.entries(feeds).map(([name, t]) => ({ name, shape: t.dims, datatype: protocolType(t.dtype), parameters: { binary_data_size: (t.data as TypedArray).byteLength } }));
   const header = Buffer.from(JSON.stringify({ ...(id ? { id } : {}), inputs, outputs: outputs.map((name) => ({ name, parameters: { binary_data: true } })) }), 'utf8');
   return { body: Buffer.concat([header, ...Object.values(feeds).map(bytesOf)]), headerLength: header.byteLength };
 }

@@ -74,10 +74,12 @@ export function preferredBatchSizes(results: StudyResults, options: { latencyBou
   const column = options.column ?? columns.find((c) => c === options.precision) ?? (columns.length === 1 ? columns[0] : undefined);
   if (!column || !columns.includes(column)) throw invalid('studyColumn', `one of the study's columns for ${model} (${columns.join(', ')})`, options.column ?? options.precision);
   const cells = ofModel.filter((c) => c.column === column && (options.maxBatch === undefined || c.batchSize <= options.maxBatch));
-  const within = cells.filter((c) => (c.latencyMs!.p99 ?? c.latencyMs!.median) <= options.latencyBoundMs);
+  // p99 where the cell has enough samples for one, else the median (the study reports percentiles only then).
+  const tail = (c: StudyCell): number => c.latencyMs!.p99 ?? c.latencyMs!.median;
+  const within = cells.filter((c) => tail(c) <= options.latencyBoundMs);
   if (within.length === 0) {
-    const fastest = cells.reduce<StudyCell | undefined>((a, c) => (!a || c.latencyMs!.p99 < a.latencyMs!.p99 ? c : a), undefined);
-    throw new TrtnError('ERR_INVALID_ARG', `no batch size of ${model} (${column}) has p99 latency within ${options.latencyBoundMs} ms` + (fastest ? ` (the lowest is ${fastest.latencyMs!.p99.toFixed(3)} ms at batch ${fastest.batchSize})` : ''));
+    const fastest = cells.reduce<StudyCell | undefined>((a, c) => (!a || tail(c) < tail(a) ? c : a), undefined);
+    throw new TrtnError('ERR_INVALID_ARG', `no batch size of ${model} (${column}) has p99 latency within ${options.latencyBoundMs} ms` + (fastest ? ` (the lowest is ${tail(fastest).toFixed(3)} ms at batch ${fastest.batchSize})` : ''));
   }
   const best = Math.max(...within.map((c) => c.throughput!));
   return [...new Set(within.filter((c) => c.throughput! >= 0.9 * best).map((c) => c.batchSize))].sort((a, b) => a - b);

@@ -3,8 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import { TrtnError, asTrtnError } from '../../errors.js';
 import { Lifecycle } from '../../engine/lifecycle.js';
 import type {
-  BenchmarkOptions, BenchmarkResult, BenchmarkRow, DType, Engine, Feeds, InferOptions, Precision, TensorData, TensorInfo,
+  BenchmarkOptions, BenchmarkResult, BenchmarkRow, Engine, Feeds, InferOptions, Precision, TensorData, TensorInfo,
 } from '../../engine/types.js';
+import { ARRAY_CLASS_OF, arrayClassName } from '../../engine/types.js';
 import { feedInputs } from '../../onnx/graph.js';
 import type { OnnxModel, OnnxValueInfo } from '../../onnx/model.js';
 import { dataTypeName, dataTypeToDType } from '../../onnx/tensor.js';
@@ -14,7 +15,8 @@ import { latencyStats } from '../../engine/stats.js';
 export function tensorInfo(v: OnnxValueInfo): TensorInfo {
   const tt = v.type?.tensorType;
   const dtype = tt ? dataTypeToDType(tt.elemType) : undefined;
-  if (!dtype) throw new TrtnError('ERR_ONNX_MODEL', `tensor '${v.name}' has type ${tt ? dataTypeName(tt.elemType) : 'unknown'}, which the engine API cannot carry`, { tensor: v.name });
+  const kind = tt ? dataTypeName(tt.elemType) : `a ${Object.keys(v.type ?? {}).join('/') || 'typeless value'}`;
+  if (!dtype) throw new TrtnError('ERR_ONNX_MODEL', `tensor '${v.name}' is ${kind}, which the engine API cannot carry`, { tensor: v.name });
   return { name: v.name, dtype, shape: (tt!.shape ?? []).map((d) => (d === null ? -1 : d)) };
 }
 
@@ -22,9 +24,6 @@ export function modelIO(model: OnnxModel): { inputs: TensorInfo[]; outputs: Tens
   return { inputs: feedInputs(model.graph).map(tensorInfo), outputs: model.graph.outputs.map(tensorInfo) };
 }
 
-const ARRAY_OF: Record<DType, string> = {
-  float32: 'Float32Array', float16: 'Uint16Array', int8: 'Int8Array', uint8: 'Uint8Array', int32: 'Int32Array', int64: 'BigInt64Array', bool: 'Uint8Array',
-};
 
 /** ERR_SHAPE / ERR_DTYPE naming the tensor when `feeds` does not fit the model's inputs. */
 export function validateFeeds(feeds: unknown, inputs: readonly TensorInfo[]): asserts feeds is Feeds {
@@ -33,13 +32,15 @@ export function validateFeeds(feeds: unknown, inputs: readonly TensorInfo[]): as
   for (const input of inputs) {
     const t = f[input.name];
     if (t === undefined) throw new TrtnError('ERR_SHAPE', `no feed for input '${input.name}' (feeds given: ${Object.keys(f).join(', ') || 'none'})`, { tensor: input.name });
-    if (typeof t !== 'object' || t === null || !ArrayBuffer.isView(t.data) || !Array.isArray(t.dims))
-      throw new TrtnError('ERR_INVALID_ARG', `feed '${input.name}' must be { data: TypedArray, dims: number[], dtype }`, { tensor: input.name });
+    if (typeof t !== 'object' || t === null || !(ArrayBuffer.isView(t.data) || Array.isArray(t.data)) || !Array.isArray(t.dims))
+      throw new TrtnError('ERR_INVALID_ARG', `feed '${input.name}' must be { data: TypedArray (string[] for strings), dims: number[], dtype }`, { tensor: input.name });
     if (t.dtype !== input.dtype) throw new TrtnError('ERR_DTYPE', `feed '${input.name}' is ${String(t.dtype)}; the model takes ${input.dtype}`, { tensor: input.name });
-    if (t.data.constructor.name !== ARRAY_OF[input.dtype])
-      throw new TrtnError('ERR_DTYPE', `feed '${input.name}' (${input.dtype}) needs a ${ARRAY_OF[input.dtype]}, got a ${t.data.constructor.name}`, { tensor: input.name });
+    const arrayName = arrayClassName(input.dtype);
+    if (t.data.constructor.name !== arrayName || (input.dtype === 'string' && !(t.data as unknown[]).every((v) => typeof v === 'string')))
+      throw new TrtnError('ERR_DTYPE', `feed '${input.name}' (${input.dtype}) needs a ${input.dtype === 'string' ? 'string[]' : arrayName}, got a ${t.data.constructor.name}`, { tensor: input.name });
     const shape = input.shape;
-    const dimsOk = t.dims.length === shape.length && t.dims.every((d, i) => Number.isInteger(d) && d > 0 && (typeof shape[i] !== 'number' || shape[i] === -1 || shape[i] === d));
+    // A dim may be 0 (an empty tensor is a valid feed, e.g. empty 'axes').
+    const dimsOk = t.dims.length === shape.length && t.dims.every((d, i) => Number.isInteger(d) && d >= 0 && (typeof shape[i] !== 'number' || shape[i] === -1 || shape[i] === d));
     if (!dimsOk) throw new TrtnError('ERR_SHAPE', `feed '${input.name}' has dims [${t.dims.join(', ')}]; the model takes [${shape.join(', ')}]`, { tensor: input.name });
     const count = t.dims.reduce((a, b) => a * b, 1);
     if ((t.data as { length: number }).length !== count)
@@ -52,11 +53,13 @@ export function validateFeeds(feeds: unknown, inputs: readonly TensorInfo[]): as
 
 export function sliceRows(t: TensorData, start: number, end: number): TensorData {
   const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
-  return { data: t.data.subarray(start * per, end * per) as TensorData['data'], dims: [end - start, ...t.dims.slice(1)], dtype: t.dtype };
+  const data = Array.isArray(t.data) ? t.data.slice(start * per, end * per) : t.data.subarray(start * per, end * per);
+  return { data: data as TensorData['data'], dims: [end - start, ...t.dims.slice(1)], dtype: t.dtype };
 }
 
 export function concatRows(parts: TensorData[]): TensorData {
   if (parts.length === 1) return parts[0]!;
+  if (Array.isArray(parts[0]!.data)) return { data: parts.flatMap((p) => p.data as string[]), dims: [parts.reduce((a, p) => a + (p.dims[0] ?? 0), 0), ...parts[0]!.dims.slice(1)], dtype: parts[0]!.dtype };
   const total = parts.reduce((a, p) => a + p.data.length, 0);
   const Ctor = parts[0]!.data.constructor as new (n: number) => TensorData['data'];
   const data = new Ctor(total);
@@ -71,8 +74,8 @@ export function concatRows(parts: TensorData[]): TensorData {
 export function syntheticFeed(info: TensorInfo, batch: number): TensorData {
   const dims = info.shape.map((d, i) => (i === 0 && (typeof d !== 'number' || d < 0) ? batch : typeof d === 'number' && d > 0 ? d : 1));
   const count = dims.reduce((a, b) => a * b, 1);
-  const Ctor = { float32: Float32Array, float16: Uint16Array, int8: Int8Array, uint8: Uint8Array, int32: Int32Array, int64: BigInt64Array, bool: Uint8Array }[info.dtype];
-  const data = new Ctor(count);
+  if (info.dtype === 'string') return { data: new Array<string>(count).fill(''), dims, dtype: info.dtype };
+  const data = new ARRAY_CLASS_OF[info.dtype](count);
   if (data instanceof Float32Array) for (let i = 0; i < count; i++) data[i] = Math.sin(i * 12.9898) * 1.5;
   return { data, dims, dtype: info.dtype };
 }
@@ -94,10 +97,11 @@ export async function inferInChunks(
 ): Promise<Record<string, TensorData>> {
   if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'infer aborted before it started');
   const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
-  const batch = options.batch ?? rows;
+  const batch = options.batch ?? Math.max(rows, 1);
   if (!Number.isInteger(batch) || batch <= 0) throw new TrtnError('ERR_INVALID_ARG', `infer batch must be a positive integer, got ${String(options.batch)}`);
   const parts: Record<string, TensorData>[] = [];
-  for (let start = 0; start < rows; start += batch) {
+  // At least one run: a feed with 0 rows is a valid (empty) batch.
+  for (let start = 0; start < rows || (start === 0 && rows === 0); start += batch) {
     if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', `infer aborted after ${start} of ${rows} rows`);
     const end = Math.min(rows, start + batch);
     const chunk: Feeds = {};

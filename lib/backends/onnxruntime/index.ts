@@ -11,14 +11,14 @@ import { createRequire } from 'node:module';
 import { TrtnError } from '../../errors.js';
 import { registerBackend, type Availability, type Backend, type ModelSource } from '../../engine/backend.js';
 import type { BuildOptions, LoadOptions } from '../../engine/options.js';
-import type { Engine, Precision } from '../../engine/types.js';
+import { DTYPES, type Engine, type Precision } from '../../engine/types.js';
 import { parseModel } from '../../onnx/io.js';
 import { feedInputs } from '../../onnx/graph.js';
 import { DataType, type OnnxModel } from '../../onnx/model.js';
 import { serializeModel } from '../../onnx/io.js';
 import { ORT_DISABLED_OPTIMIZERS_KEY } from '../../onnx/qdq.js';
 import { int8OptionsFromBuild, quantizeModel } from '../../quantize/index.js';
-import { OnnxRuntimeEngine } from './engine.js';
+import { modelIO, OnnxRuntimeEngine } from './engine.js';
 import { resolveOrt, SessionInitError, WorkerSession, type OrtSessionOptions } from './session.js';
 import './statistics.js'; // calibration's statistics host
 
@@ -66,6 +66,16 @@ async function openSession(bytes: Uint8Array, options: OrtSessionOptions, file: 
   }
 }
 
+/** The engine over an open session; a failure here closes the session before it is reported (nothing leaks). */
+async function engineOver(session: WorkerSession, init: Omit<ConstructorParameters<typeof OnnxRuntimeEngine>[0], 'session'>): Promise<Engine> {
+  try {
+    return new OnnxRuntimeEngine({ ...init, session });
+  } catch (err) {
+    await session.close().catch(() => undefined);
+    throw err;
+  }
+}
+
 /** ORT's "Could not find an implementation for Conv(11) node with name 'x'" names the op with no kernel. */
 function missingKernelOp(message: string): string | undefined {
   return /Could not find an implementation for (\w+)\(/.exec(message)?.[1];
@@ -78,6 +88,7 @@ function hasFloatInput(model: OnnxModel): boolean {
 async function build(source: ModelSource, options: BuildOptions): Promise<Engine> {
   const { bytes, file } = await readSource(source);
   const model = parseModel(bytes, file);
+  modelIO(model); // inputs/outputs the engine API cannot carry are refused before any session starts
   const session = sessionOptions(options.session);
   // The path says when ONNX Runtime's graph optimizations are off (the study's unoptimized "base").
   const tag = session.graphOptimization && session.graphOptimization !== 'all' ? ` [graph optimization: ${session.graphOptimization}]` : '';
@@ -88,33 +99,51 @@ async function build(source: ModelSource, options: BuildOptions): Promise<Engine
   const name = model.graph.name || file;
   if (precision === 'fp32') {
     const s = await openSession(bytes, session, file, model);
-    return new OnnxRuntimeEngine({ precision: requested, path: `onnx-fp32 (model as is)${tag}`, model, bytes, session: s, name });
+    return engineOver(s, { precision: requested, path: `onnx-fp32 (model as is)${tag}`, model, bytes, name });
   }
   if (precision === 'int8') {
     // quantizeModel asks for calib unless the model already carries Q/DQ (then its own scales are kept)
     const result = await quantizeModel(model, int8OptionsFromBuild(options, { intraOpThreads: session.intraOpThreads }));
     const q = serializeModel(result.model);
     const s = await openSession(q, session, `the int8 Q/DQ model of ${file}`, result.model);
-    return new OnnxRuntimeEngine({ precision: requested, path: result.report.path + tag, model: result.model, bytes: q, session: s, name });
+    return engineOver(s, { precision: requested, path: result.report.path + tag, model: result.model, bytes: q, name });
   }
-  // fp16, keeping in float32 whatever ORT's CPU provider cannot run in float16.
-  const keep = [...(options.keepFp32 ?? [])];
+  return buildFp16(model, { session, file, tag, name, requested, keepFp32: options.keepFp32 ?? [] });
+}
+
+/**
+ * fp16: the converter keeps in float32 what it knows ONNX Runtime's CPU provider cannot run in float16; where ORT
+ * still refuses the model, one more op type is kept float32 and the model converted again: the op ORT names as
+ * having no kernel when its message says so, else the next op type in graph order. Ends when ORT accepts, at worst
+ * with every op kept (the model as is, plus Casts at its float32 boundary). engine.path lists the ops kept.
+ */
+async function buildFp16(
+  model: OnnxModel,
+  o: { session: OrtSessionOptions; file: string; tag: string; name: string; requested: Precision; keepFp32: readonly string[] },
+): Promise<Engine> {
+  const keep = [...o.keepFp32];
   const fallback: string[] = [];
-  for (let attempt = 0; attempt < 32; attempt++) {
+  const opTypes = [...new Set(model.graph.nodes.map((n) => n.opType))];
+  for (;;) {
     const result = await quantizeModel(model, { precision: 'fp16', keepFp32: keep });
     const h = serializeModel(result.model);
+    let s: WorkerSession;
     try {
-      const s = await WorkerSession.open(h, session);
-      const path = `fp16-converted-onnx${fallback.length ? ` (float32 fallback, no ORT CPU float16 kernel: ${fallback.join(', ')})` : ''}`;
-      return new OnnxRuntimeEngine({ precision: requested, path: path + tag, model: result.model, bytes: h, session: s, name });
+      s = await WorkerSession.open(h, modelSessionOptions(result.model, o.session));
     } catch (err) {
-      const op = err instanceof SessionInitError ? missingKernelOp(err.message) : undefined;
-      if (!op || keep.includes(op)) throw new TrtnError('ERR_ONNX_PARSE', `ONNX Runtime rejected the fp16 model of ${file}: ${(err as Error).message}`, { file }, { cause: err });
-      keep.push(op);
-      fallback.push(op);
+      const named = err instanceof SessionInitError ? missingKernelOp(err.message) : undefined;
+      const next = named && opTypes.includes(named) && !keep.includes(named) ? named : opTypes.find((op) => !keep.includes(op));
+      if (!(err instanceof SessionInitError) || next === undefined)
+        throw new TrtnError('ERR_ONNX_PARSE', `ONNX Runtime rejected the fp16 model of ${o.file}${fallback.length ? ` (float32 fallback for ${fallback.join(', ')})` : ''}: ${(err as Error).message}`, { file: o.file }, { cause: err });
+      keep.push(next);
+      fallback.push(next);
+      continue;
     }
+    const kept = [...new Set(result.report.fp16?.keptFp32.map((k) => k.opType) ?? [])];
+    const refused = fallback.length ? `; ONNX Runtime refused float16 for ${fallback.join(', ')}` : '';
+    const path = `fp16-converted-onnx${kept.length ? ` (kept float32: ${kept.join(', ')}${refused})` : ''}`;
+    return engineOver(s, { precision: o.requested, path: path + o.tag, model: result.model, bytes: h, name: o.name });
   }
-  throw new TrtnError('ERR_UNSUPPORTED', `fp16 conversion of ${file} kept failing in ONNX Runtime (float32 fallback for ${fallback.join(', ')})`, { file });
 }
 
 function precisionOf(model: OnnxModel): { precision: Precision; path: string } {
@@ -125,6 +154,7 @@ function precisionOf(model: OnnxModel): { precision: Precision; path: string } {
 
 export const onnxruntimeBackend: Backend = {
   name: 'onnxruntime',
+  dtypes: DTYPES,
   async availability(): Promise<Availability> {
     try {
       const path = resolveOrt();
@@ -144,8 +174,9 @@ export const onnxruntimeBackend: Backend = {
       throw new TrtnError('ERR_ENGINE_LOAD', `${file} is not an ONNX model: ${(err as Error).message}`, { file }, { cause: err });
     }
     const { precision, path } = precisionOf(model);
+    modelIO(model);
     const s = await openSession(bytes, sessionOptions(options.session), file, model);
-    return new OnnxRuntimeEngine({ precision, path, model, bytes, session: s, name: model.graph.name || file });
+    return engineOver(s, { precision, path, model, bytes, name: model.graph.name || file });
   },
   recognises(bytes: Uint8Array): boolean {
     try {

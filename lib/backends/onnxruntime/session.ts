@@ -246,14 +246,13 @@ export class WorkerSession {
           resolve({ inputNames: msg.inputNames!, outputNames: msg.outputNames! });
         } else if (msg.type === 'init-error') {
           cleanup();
-          void worker.terminate();
-          reject(new SessionInitError(msg.message ?? 'unknown error'));
+          // The thread is gone when the build rejects: a failed build leaves nothing behind.
+          void worker.terminate().catch(() => 0).then(() => reject(new SessionInitError(msg.message ?? 'unknown error')));
         }
       };
       const onError = (err: Error) => {
         cleanup();
-        void worker.terminate();
-        reject(err);
+        void worker.terminate().catch(() => 0).then(() => reject(err));
       };
       const onExit = (code: number) => {
         cleanup();

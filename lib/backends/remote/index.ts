@@ -11,7 +11,7 @@ import { latencyStats } from '../../engine/stats.js';
 import type {
   BenchmarkOptions, BenchmarkResult, BenchmarkRow, Engine, Feeds, InferOptions, TensorData, TensorInfo,
 } from '../../engine/types.js';
-import { dtypeOfProtocol } from '../../serve/dtypes.js';
+import { dtypeOfProtocol, SERVED_DTYPES } from '../../serve/dtypes.js';
 import { BINARY_HEADER, decodeInferResponse, encodeInferRequest } from '../../serve/protocol.js';
 import { benchmarkSettings, inferInChunks, syntheticFeed, validateFeeds } from '../onnxruntime/engine.js';
 
@@ -163,6 +163,7 @@ export class RemoteEngine implements Engine {
 
 export const remoteBackend: Backend = {
   name: 'remote',
+  dtypes: SERVED_DTYPES,
   async availability() {
     return { available: true, info: { protocol: 'Open Inference Protocol (KServe v2) HTTP/REST' } };
   },

@@ -214,6 +214,7 @@ export async function loadTensorRtEngine(serialized: ModelSource, options: LoadO
 
 export const tensorrtBackend: Backend = {
   name: 'tensorrt',
+  dtypes: ['float32', 'float16', 'int8', 'uint8', 'int32', 'int64', 'bool'], // no double, string or unsigned wider than 8 bits in TensorRT
   availability: tensorRtAvailability,
   buildEngine: buildTensorRtEngine,
   loadEngine: loadTensorRtEngine,

@@ -8,7 +8,8 @@ import { awaitNativeJob } from '../../native/bridge.js';
 import { latencyStats } from '../../engine/stats.js';
 import type { EngineHandle, NativeEngineInfo, NativeTensorInfo, NativeTensorOut, TrtAddon } from './native.js';
 
-const ARRAY_OF: Record<DType, { new (buffer: ArrayBuffer): TypedArray; BYTES_PER_ELEMENT: number }> = {
+// Only the dtypes TensorRT carries (backend.ts declares them; buildEngine refuses the others before any work).
+const ARRAY_OF: Partial<Record<DType, { new (buffer: ArrayBuffer): TypedArray; BYTES_PER_ELEMENT: number }>> = {
   float32: Float32Array,
   float16: Uint16Array,
   int8: Int8Array,
@@ -133,7 +134,7 @@ export class TensorRtEngine implements Engine {
     for (const name of Object.keys(parts[0]!)) {
       const pieces = parts.map((p) => p[name]!);
       const total = pieces.reduce((n, p) => n + p.data.length, 0);
-      const Ctor = ARRAY_OF[pieces[0]!.dtype];
+      const Ctor = ARRAY_OF[pieces[0]!.dtype]!;
       const data = new Ctor(new ArrayBuffer(total * Ctor.BYTES_PER_ELEMENT));
       let offset = 0;
       for (const p of pieces) {
@@ -149,7 +150,8 @@ export class TensorRtEngine implements Engine {
     const inputs = this.inputs.map((input) => {
       const t = feeds[input.name]!;
       const perRow = t.data.length / rows;
-      const data = start === 0 && count === rows ? t.data : (t.data.subarray(start * perRow, (start + count) * perRow) as TypedArray);
+      const whole = t.data as TypedArray;
+      const data = start === 0 && count === rows ? whole : (whole.subarray(start * perRow, (start + count) * perRow) as TypedArray);
       // The caller's bytes as they are: the job thread copies them into pinned staging, nothing on the event loop.
       return { name: input.name, dims: [count, ...t.dims.slice(1)], data: data as ArrayBufferView };
     });

@@ -1,0 +1,58 @@
+/** checkModel / inferShapes on forms ONNX accepts: it may say "unknown", never reject, and what it infers is right. */
+import { describe, expect, it } from 'vitest';
+import { attr, makeNode } from '../../lib/onnx/graph.js';
+import { checkModel, inferShapes } from '../../lib/onnx/check.js';
+import { DataType, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo, type ShapeDim } from '../../lib/onnx/model.js';
+import { makeTensor } from '../../lib/onnx/tensor.js';
+
+const value = (name: string, elemType: number, shape?: ShapeDim[]): OnnxValueInfo => ({ name, type: { tensorType: { elemType, ...(shape ? { shape } : {}) } } });
+
+function model(nodes: OnnxNode[], inputs: OnnxValueInfo[], outputs: OnnxValueInfo[], initializers: OnnxTensor[] = [], opsetImport = [{ domain: '', version: 21 }]): OnnxModel {
+  return { irVersion: 10, opsetImport, graph: { name: 'g', nodes, initializers, inputs, outputs, valueInfo: [] } };
+}
+
+describe('checker rules', () => {
+  it('Shape honours start and end (clamped, negative from the back)', () => {
+    const x = value('x', DataType.FLOAT, [2, 3, 4, 5]);
+    for (const [start, end, len] of [[1, -1, 2], [-3, 100, 3], [0, undefined, 4], [3, 1, 0]] as const) {
+      const attributes = [attr.int('start', start), ...(end === undefined ? [] : [attr.int('end', end)])];
+      const m = model([makeNode('Shape', ['x'], ['s'], { attributes })], [x], [value('s', DataType.INT64)]);
+      expect(inferShapes(m).shapes.get('s')).toEqual({ elemType: DataType.INT64, shape: [len] });
+    }
+  });
+
+  it('an input of unknown rank leaves MatMul, Conv and Gemm outputs unknown instead of failing', () => {
+    const w = makeTensor('w', new Float32Array(2 * 3 * 3 * 3), [2, 3, 3, 3]);
+    const m = model(
+      [makeNode('MatMul', ['x', 'x'], ['m']), makeNode('Conv', ['x', 'w'], ['c']), makeNode('Gemm', ['x', 'x'], ['g'])],
+      [value('x', DataType.FLOAT)],
+      [value('m', DataType.FLOAT), value('c', DataType.FLOAT), value('g', DataType.FLOAT)],
+      [w],
+    );
+    const { shapes } = checkModel(m);
+    for (const out of ['m', 'c', 'g']) expect(shapes.get(out)).toEqual({ elemType: DataType.FLOAT, shape: undefined });
+  });
+
+  it('a model importing only ai.onnx.ml is accepted; one using an ai.onnx op without importing ai.onnx is not', () => {
+    const ml = makeNode('Binarizer', ['x'], ['y'], { domain: 'ai.onnx.ml' });
+    const x = value('x', DataType.FLOAT, [3]);
+    expect(() => checkModel(model([ml], [x], [value('y', DataType.FLOAT, [3])], [], [{ domain: 'ai.onnx.ml', version: 1 }]))).not.toThrow();
+    const add = makeNode('Add', ['x', 'x'], ['y'], { name: 'plain_add' });
+    expect(() => checkModel(model([add], [x], [value('y', DataType.FLOAT, [3])], [], [{ domain: 'ai.onnx.ml', version: 1 }]))).toThrow(/imports no ai.onnx opset.*plain_add/);
+  });
+
+  it('Q/DQ parameters: scalar scale with a [1] zero point, and blocked scales, as ONNX allows', () => {
+    const x = value('x', DataType.INT8, [4, 6]);
+    const dq = (scale: OnnxTensor, zp: OnnxTensor, blockSize?: number) =>
+      model(
+        [makeNode('DequantizeLinear', ['x', 's', 'z'], ['y'], { attributes: [attr.int('axis', 1), ...(blockSize ? [attr.int('block_size', blockSize)] : [])] })],
+        [x],
+        [value('y', DataType.FLOAT, [4, 6])],
+        [scale, zp],
+      );
+    expect(() => checkModel(dq(makeTensor('s', Float32Array.of(0.5), []), makeTensor('z', Int8Array.of(0), [1])))).not.toThrow();
+    expect(() => checkModel(dq(makeTensor('s', new Float32Array(8), [4, 2]), makeTensor('z', new Int8Array(8), [4, 2]), 3))).not.toThrow();
+    expect(() => checkModel(dq(makeTensor('s', new Float32Array(12), [4, 3]), makeTensor('z', new Int8Array(12), [4, 3]), 3))).toThrow(/block_size 3/);
+    expect(() => checkModel(dq(makeTensor('s', new Float32Array(4), [4]), makeTensor('z', new Int8Array(4), [4])))).toThrow(/per-axis scale 's' has 4 values/);
+  });
+});
