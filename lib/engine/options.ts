@@ -146,11 +146,8 @@ export function validateBuildOptions(options: unknown): BuildOptions & { workspa
       if (b.limit !== undefined && !is.posInt(b.limit)) throw invalid('calib.accuracyBudget.limit', 'a positive integer', b.limit);
     }
   }
-  // On ONNX Runtime, int8 without calib is checked where the model is known (a model that already carries Q/DQ needs
-  // none); the TensorRT backend does not yet look for Q/DQ in the model, so elsewhere calib stays required.
-  if (o.precision === 'int8' && o.calib === undefined && o.backend !== 'onnxruntime') {
-    throw new TrtnError('ERR_INVALID_ARG', "precision 'int8' needs calib: { data } (a Dataset or async iterable of feeds) or calib: { cache }; a model that already carries Q/DQ builds without calib on backend: 'onnxruntime'");
-  }
+  // int8 without calib is checked by each backend where the model is known: a model that already carries Q/DQ needs none.
+
   if (o.shapes !== undefined) {
     if (!is.object(o.shapes)) throw invalid('shapes', 'an object keyed by input name', o.shapes);
     for (const [name, r] of Object.entries(o.shapes)) {

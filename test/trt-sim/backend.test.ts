@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CNN, PERSONALITIES, cnnVariant, expectClose, expectNoViolations, images, loader, reference, sim, type Personality } from './simulator.js';
-import { buildEngine, loadEngine, writeCalibrationCache, TrtnError, type Engine } from '../../lib/index.js';
+import { buildEngine, loadEngine, quantizeModel, serializeModel, writeCalibrationCache, TrtnError, type Engine } from '../../lib/index.js';
 
 const codeOf = async (p: Promise<unknown>): Promise<string | undefined> => p.then(() => undefined, (e: unknown) => (e as TrtnError).code);
 const run = (engine: Engine, rows: number, seed: number, name = 'input') =>
@@ -293,6 +293,17 @@ describe.each(PERSONALITIES)('TensorRT %s (simulated)', (version: Personality) =
     expect(engine.path).toMatch(/explicit-qdq/);
     expect(sim().trtSimStats().calibrationBatches).toBe(0);
     engine.dispose();
+  });
+
+  it('a model that already carries Q/DQ builds at int8 without calib, keeping its own scales (explicit quantization)', async () => {
+    const { model } = await quantizeModel(CNN, { precision: 'int8', data: loader('input', 2, 32), target: 'tensorrt' });
+    const warnings: string[] = [];
+    const engine = await buildEngine(serializeModel(model), { precision: 'int8', backend: 'tensorrt', maxBatch: 4, calib: { data: loader('input', 1, 4) }, logger: (s, m) => s === 'warning' && warnings.push(m) });
+    expect(engine.path).toMatch(/explicit-qdq \(scales from the model/);
+    expect(warnings.join('\n')).toMatch(/already carries Q\/DQ/);
+    expect(sim().trtSimStats().calibrationBatches).toBe(0);
+    engine.dispose();
+    expect(await codeOf(buildEngine(CNN, { precision: 'int8', backend: 'tensorrt', logger: quiet }))).toBe('ERR_INVALID_ARG');
   });
 
   it('leaves no TensorRT object and no device memory behind once engines are disposed', async () => {

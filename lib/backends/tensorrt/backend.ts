@@ -11,7 +11,9 @@ import { convertForExplicitPath } from './explicit.js';
 import { TensorRtEngine, precisionFromLayerInfo } from './engine.js';
 import { hasTensorRt, type NativeBuildOptions, type TrtAddon, type TrtProbe } from './native.js';
 import { recognisesPlan } from './plan-format.js';
-import { planPrecision, type PrecisionPlan } from './precision.js';
+import { planPrecision, prequantizedPlan, type PrecisionPlan } from './precision.js';
+import { hasQdq } from '../../quantize/index.js';
+import { loadModel } from '../../onnx/io.js';
 
 export const REBUILD_FIX = `install TensorRT 8.6, 10.x or 11.x and rebuild the addon: ${REBUILD_TENSORRT_COMMAND}`;
 const SEVERITY_LEVEL: Record<Severity, number> = { error: 1, warning: 2, info: 3, verbose: 4 };
@@ -141,15 +143,24 @@ export function nativeBuildOptions(model: ModelSource, options: BuildOptions & {
 export async function buildTensorRtEngine(model: ModelSource, options: BuildOptions & { workspaceBytes?: number }): Promise<TensorRtEngine> {
   const addon = requireAddon();
   const runtime = addon.trtRuntimeInfo();
-  const calib = options.calib;
+  const logger = options.logger ?? defaultLogger;
+  // A model that already carries Q/DQ (QAT export, another tool's PTQ) keeps its scales: TensorRT honours its Q/DQ
+  // nodes (explicit quantization), so there is nothing to calibrate.
+  const preQuantized = (options.precision === 'int8' || options.precision === 'best') && hasQdq(loadModel(model));
+  if (preQuantized && options.calib) logger('warning', 'the model already carries Q/DQ: its own scales are used and calib is ignored');
+  const calib = preQuantized ? undefined : options.calib;
+  if (options.precision === 'int8' && !preQuantized && !calib) {
+    throw new TrtnError('ERR_INVALID_ARG', "precision 'int8' needs calib: { data } (a Dataset or async iterable of feeds) or calib: { cache }, unless the model already carries Q/DQ");
+  }
   // The compiled-in API decides what the native builder can do (availability checks that the loaded major matches).
-  const plan = planPrecision(runtime.compiledMajor, options.precision, calib?.algorithm ?? 'entropy', calib !== undefined);
+  const plan = preQuantized
+    ? prequantizedPlan(runtime.compiledMajor)
+    : planPrecision(runtime.compiledMajor, options.precision, calib?.algorithm ?? 'entropy', calib !== undefined);
   let source = model;
   if (plan.convert) {
     source = await convertForExplicitPath(plan.convert, model, options, `precision '${options.precision}' on TensorRT ${runtime.loaded} (${plan.path})`);
   }
   const baton = nativeBuildOptions(source, options, plan);
-  const logger = options.logger ?? defaultLogger;
   holdExitWhileBusy(addon);
 
   let puller: BatchPuller | undefined;

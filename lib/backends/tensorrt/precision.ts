@@ -73,3 +73,10 @@ export function planPrecision(major: number, precision: Precision, algorithm: Ca
       return { flags: ['tf32'], path: 'explicit-qdq', stronglyTyped: true, convert: 'qdq', description: 'explicit-qdq best (strongly typed, TF32 allowed)' };
   }
 }
+
+/** A model that already carries Q/DQ: TensorRT's explicit quantization from the model's own scales, no calibrator. */
+export function prequantizedPlan(major: number): PrecisionPlan {
+  return major < 11
+    ? { flags: ['int8'], path: 'explicit-qdq', stronglyTyped: false, description: 'explicit-qdq (scales from the model, kINT8 builder flag)' }
+    : { flags: [], path: 'explicit-qdq', stronglyTyped: true, description: 'explicit-qdq (scales from the model, strongly typed)' };
+}
