@@ -64,7 +64,6 @@ class CalibrationFeed : public trt::CalibrationListener {
   }
 
   const void* ReadCache(size_t& length) override {
-    cacheRead_ = true;
     length = cacheIn_.size();
     return cacheIn_.empty() ? nullptr : cacheIn_.data();
   }
@@ -98,7 +97,6 @@ class CalibrationFeed : public trt::CalibrationListener {
   std::vector<std::vector<uint8_t>> host_;
   JobError error_;
   std::atomic<bool> failed_{false};
-  bool cacheRead_ = false;
 };
 
 }  // namespace trtn

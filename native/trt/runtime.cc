@@ -89,7 +89,6 @@ struct EngineHolder {
   std::unique_ptr<trt::Runtime> runtime;
   std::unique_ptr<trt::Engine> engine;
   int64_t contextBytes = 0;
-  bool profileSharing = false;  // the API lets contexts share a profile (10.0+); on 8.6 it depends on the plan
   std::mutex mutex;
   std::condition_variable available;
   std::map<int, std::vector<std::unique_ptr<ExecSlot>>> idle;  // destroyed before the engine
@@ -469,7 +468,6 @@ Napi::Value TrtLoadEngine(const Napi::CallbackInfo& info) {
       return outcome;
     }
     holder->contextBytes = holder->engine->DeviceMemorySize();
-    holder->profileSharing = Trt().Caps().profileSharingAlways;
     // Bound the pool by device memory: at most as many contexts as fit in half of what is free now.
     size_t freeBytes = 0, total = 0;
     if (holder->contextBytes > 0 && Cu().MemGetInfo(&freeBytes, &total) == trt::Cuda::kSuccess) {

@@ -7,7 +7,7 @@
  */
 import { TrtnError } from '../../errors.js';
 import type { CalibOptions } from '../../engine/options.js';
-import type { DType, Logger, TypedArray } from '../../engine/types.js';
+import { arrayClassName, type DType, type Logger, type TypedArray } from '../../engine/types.js';
 import { batchPuller, type BatchPuller, type NativeBatch } from '../../native/bridge.js';
 import { loadModel } from '../../onnx/io.js';
 import { inspectModel } from '../../onnx/inspect.js';
@@ -25,9 +25,6 @@ const FEED_DTYPE: Record<string, DType | undefined> = {
   FLOAT: 'float32', FLOAT16: 'float32', BFLOAT16: 'float32', DOUBLE: 'float32',
   INT8: 'int8', UINT8: 'uint8', INT32: 'int32', INT64: 'int64', BOOL: 'bool',
 };
-const TYPED_ARRAY: Record<DType, string> = {
-  float32: 'Float32Array', float16: 'Uint16Array', int8: 'Int8Array', uint8: 'Uint8Array', int32: 'Int32Array', int64: 'BigInt64Array', bool: 'Uint8Array',
-} as Record<DType, string>;
 
 /** The network inputs and the exact calibration shape of each, from the ONNX model (what TensorRT's parser sees). */
 export function calibrationInputs(model: ModelSource, batchSize: number, shapes?: Record<string, { opt: number[] }>): CalibrationInput[] {
@@ -66,7 +63,7 @@ function rowsOf(input: CalibrationInput, data: unknown, batchIndex: number, expe
   const dtype = typedArrayDtype(data);
   const ok = dtype === expectedDtype || (expectedDtype === 'bool' && dtype === 'uint8');
   if (!ok) {
-    throw new TrtnError('ERR_CALIB_DATA', `calibration batch ${batchIndex}: input '${input.name}' should be a ${TYPED_ARRAY[expectedDtype]} but is ${describe(data)}`, { tensor: input.name });
+    throw new TrtnError('ERR_CALIB_DATA', `calibration batch ${batchIndex}: input '${input.name}' should be a ${arrayClassName(expectedDtype)} but is ${describe(data)}`, { tensor: input.name });
   }
   const rowVolume = input.dims.slice(1).reduce((a, b) => a * b, 1);
   const length = (data as TypedArray).length;
