@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { listBackends } from '../engine/backend.js';
@@ -29,7 +29,18 @@ export interface DoctorReport {
     /** One line for humans: the loaded version, 'not compiled in', or why it is unknown. */
     summary: string;
   };
-  onnxruntime: { installed: boolean; version: string | null; path: string | null; error?: string };
+  onnxruntime: {
+    installed: boolean;
+    version: string | null;
+    path: string | null;
+    /**
+     * ONNX Runtime's CUDA provider files, which onnxruntime-node's postinstall downloads from NuGet (this package
+     * uses only the CPU provider): 'installed', 'placeholder' (NuGet was unreachable at install, see
+     * scripts/onnxruntime-offline.cjs), 'missing', or 'not used on this platform'.
+     */
+    cudaProvider?: 'installed' | 'placeholder' | 'missing' | 'not used on this platform';
+    error?: string;
+  };
   /** Optional native dependencies, loaded on first use: sharp (imageFolder's decoder for PNG/WebP and the JPEG fallback). */
   sharp: { loaded: boolean; version: string | null; error?: string };
   backends: Array<{ name: string; available: boolean; reason?: string; fix?: string; info?: Record<string, unknown> }>;
@@ -79,12 +90,35 @@ function tensorrtReport(addon: NativeAddon | undefined): DoctorReport['tensorrt'
   }
 }
 
+interface OfflineScript {
+  MARKER: string;
+  plannedDownload(ortDir: string, platform: string): { files: string[] } | null;
+}
+
+function ortCudaProvider(ortDir: string): DoctorReport['onnxruntime']['cudaProvider'] {
+  try {
+    return readOrtCudaProvider(ortDir);
+  } catch {
+    return undefined; // an onnxruntime-node laid out otherwise: nothing to say about its provider files
+  }
+}
+
+function readOrtCudaProvider(ortDir: string): NonNullable<DoctorReport['onnxruntime']['cudaProvider']> {
+  // The preinstall's own reading of onnxruntime-node's install metadata, so doctor and the script cannot disagree.
+  const script = createRequire(import.meta.url)(join(packageRoot, 'scripts', 'onnxruntime-offline.cjs')) as OfflineScript;
+  const plan = script.plannedDownload(ortDir, `${process.platform}/${process.arch}`);
+  if (!plan || plan.files.length === 0) return 'not used on this platform';
+  if (plan.files.some((f) => !existsSync(f))) return 'missing';
+  const placeholder = plan.files.some((f) => statSync(f).size < 4096 && readFileSync(f, 'utf8').startsWith(script.MARKER));
+  return placeholder ? 'placeholder' : 'installed';
+}
+
 function onnxruntimeReport(): DoctorReport['onnxruntime'] {
   const require = createRequire(join(packageRoot, 'package.json'));
   try {
     const path = require.resolve('onnxruntime-node/package.json');
     const pkg = readJson(path);
-    return { installed: true, version: String(pkg.version), path: dirname(path) };
+    return { installed: true, version: String(pkg.version), path: dirname(path), cudaProvider: ortCudaProvider(dirname(path)) };
   } catch (err) {
     return { installed: false, version: null, path: null, error: (err as Error).message.split('\n')[0] };
   }
@@ -159,6 +193,11 @@ export function formatDoctorReport(r: DoctorReport): string {
   }
   row('TensorRT', r.tensorrt.summary);
   row('onnxruntime-node', r.onnxruntime.installed ? `${r.onnxruntime.version}` : `not installed (${r.onnxruntime.error ?? ''})`);
+  if (r.onnxruntime.cudaProvider === 'placeholder') {
+    row('', 'its CUDA provider: not downloaded (NuGet unreachable at install; unused here). To add it: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node');
+  } else if (r.onnxruntime.cudaProvider && r.onnxruntime.cudaProvider !== 'not used on this platform') {
+    row('', `its CUDA provider: ${r.onnxruntime.cudaProvider} (unused by tensorrt-node)`);
+  }
   row('sharp', r.sharp.loaded ? `${r.sharp.version}` : `NOT loadable (only imageFolder needs it): ${r.sharp.error ?? 'unknown error'}`);
   lines.push('backends');
   if (r.backends.length === 0) lines.push('  (none registered)');

@@ -1,6 +1,6 @@
 // `trt-node doctor` must tell the truth about the machine it runs on. Facts are checked against independent
 // sources (process, package.json files, /dev/nvidia*), not against the functions doctor itself calls.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -61,6 +61,12 @@ describe('trt-node doctor --json', () => {
       expect(report.tensorrt.summary).toMatch(/^not compiled in/);
     }
     expect(report.onnxruntime).toMatchObject({ installed: true, version: ortPkg.version });
+    // The CUDA provider files onnxruntime-node's postinstall would fetch, read off the disk independently.
+    const ortBin = join(packageRoot, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', `${process.platform}/${process.arch}`);
+    const cudaSo = join(ortBin, 'libonnxruntime_providers_cuda.so');
+    if (`${process.platform}/${process.arch}` !== 'linux/x64') expect(report.onnxruntime.cudaProvider).toBe('not used on this platform');
+    else if (!existsSync(cudaSo)) expect(report.onnxruntime.cudaProvider).toBe('missing');
+    else expect(report.onnxruntime.cudaProvider).toBe(statSync(cudaSo).size < 4096 && readFileSync(cudaSo, 'utf8').startsWith('tensorrt-node placeholder') ? 'placeholder' : 'installed');
 
     expect(Array.isArray(report.backends)).toBe(true);
     for (const b of report.backends) {
