@@ -84,7 +84,7 @@ for (const name of models) {
     };
     const samples = Object.fromEntries([...Object.keys(variants), 'in-worker'].map((k) => [k, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const [k, fn] of Object.entries(variants)) samples[k].push(...(await block(fn)));
+      for (const [k, fn] of Object.entries(variants)) for (const t of await block(fn)) samples[k].push(t);
       // The runtime alone, timed where it runs: as many runs as the engine managed in its block.
       const n = Math.max(5, Math.round(samples.engine.length / (r + 1)));
       samples['in-worker'].push(...(await spin.bench(feeds, 2, n)));
