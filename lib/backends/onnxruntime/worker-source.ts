@@ -182,6 +182,9 @@ async function serveChannel(channel) {
   }
 }
 
+// Per input: a private buffer the feeds are copied into, reused by every run (a fresh one per run costs page faults).
+const scratch = [];
+
 function readFeeds(header, data) {
   const feeds = {};
   let w = 1;
@@ -189,8 +192,10 @@ function readFeeds(header, data) {
     const [index, code, rank, offset, byteLength] = header.subarray(w, w + RECORD);
     const dtype = SHARED_DTYPES[code];
     const Ctor = ARRAY_CLASS_OF[dtype];
-    // ONNX Runtime takes no shared memory: the feed is copied out (it is needed only during this run).
-    const values = new Ctor(data, offset, byteLength / Ctor.BYTES_PER_ELEMENT).slice();
+    // ONNX Runtime takes no shared memory: the feed is copied out (ORT reads it only during this run).
+    if (!(scratch[index] && scratch[index].byteLength >= byteLength)) scratch[index] = new ArrayBuffer(byteLength);
+    const values = new Ctor(scratch[index], 0, byteLength / Ctor.BYTES_PER_ELEMENT);
+    values.set(new Ctor(data, offset, values.length));
     feeds[session.inputNames[index]] = new ort.Tensor(dtype, values, Array.from(header.subarray(w + RECORD, w + RECORD + rank)));
     w += RECORD + rank;
   }
