@@ -1,6 +1,7 @@
 /**
- * A worker thread (or child process) owning one onnxruntime-node InferenceSession: requests queue there, the calling
- * thread never computes.
+ * A worker thread (or child process) owning one onnxruntime-node InferenceSession: requests run there one at a time,
+ * in call order; the calling thread never computes. A thread host gets them through shared memory (channel.ts), a
+ * process host as messages over its IPC channel.
  *
  * Why two hosts: onnxruntime-node 1.30 aborts the whole process when the thread running InferenceSession.run() is
  * stopped during the call (its N-API calls after the computation fail with napi_pending_exception, and its error path
@@ -238,8 +239,8 @@ export class WorkerSession {
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.interOpThreads) sessionOptions.interOpNumThreads = options.interOpThreads;
     const extra: Record<string, unknown> = {};
-    // Default 'in-run': a pool still spinning after a run competes, on a small machine, with the two threads that
-    // carry the result back to the caller (bench/engine-overhead.mjs measures it).
+    // Default 'in-run': a pool spinning after a run keeps cores busy that the engine no longer uses (the caller's,
+    // other sessions'); full spinning saves restarting the pool, 0.01-0.13 ms a call in bench/engine-overhead.mjs.
     const spinning = options.spinning ?? 'in-run';
     if (spinning === false) extra.session = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } };
     else if (spinning === 'in-run') extra.session = { force_spinning_stop: '1' };
