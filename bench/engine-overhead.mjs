@@ -3,11 +3,12 @@
 // interleaved so machine load hits every variant alike. The variants split the cost by its suspects:
 //   direct       ort.InferenceSession.run on the main thread (what a user calling onnxruntime-node gets)
 //   in-worker    session.run timed inside the engine's worker thread (the runtime, no hand-off, no copies)
-//   hand-off     WorkerSession.run with ORT's default spinning (the pool spins after a run too): thread hand-off + copies
+//   hand-off     WorkerSession.run with ORT's default spinning (the pool spins after a run too): the hand-off through
+//                shared memory (lib/backends/onnxruntime/channel.ts: feeds and outputs copied, Atomics wake-ups)
 //   no-spin      hand-off with the intra-op pool's spinning off (session.intra_op.allow_spinning = 0)
 //   stop-spin    hand-off with the pool spinning within a run only (session.force_spinning_stop = 1)
 //   engine       engine.infer (sessions spin 'in-run' by default): hand-off, feed validation, lifecycle tracking
-// clone-in/out are the structured-clone times of the feeds and outputs alone, measured on the main thread.
+// copy-in/out are the copies of the feeds into and the outputs out of a shared buffer alone, on the main thread.
 // Runs under the shared benchmark lock (re-executes itself under flock unless TRTN_BENCH_LOCKED=1).
 // Usage: node bench/engine-overhead.mjs [--models cnn,vgg16] [--batches 1,8,64] [--rounds 7] [--block-ms 300]
 //        [--out bench/results/engine-overhead.json]   (build first: npx tsc -p tsconfig.json)
@@ -70,18 +71,20 @@ for (const name of models) {
     const feeds = { [inputName]: { data, dims, dtype: 'float32' } };
     const ortFeeds = { [inputName]: new ort.Tensor('float32', data, dims) };
     const outputs = await engine.infer(feeds);
+    const outLength = Object.values(outputs).reduce((a, t) => a + t.data.length, 0);
+    const shared = new SharedArrayBuffer(4 * Math.max(data.length, outLength));
     const variants = {
       direct: () => direct.run(ortFeeds),
       'hand-off': () => spin.run(feeds),
       'no-spin': () => noSpin.run(feeds),
       'stop-spin': () => stopSpin.run(feeds),
       engine: () => engine.infer(feeds),
-      'clone-in': async () => structuredClone(feeds),
-      'clone-out': async () => structuredClone(outputs),
+      'copy-in': async () => new Float32Array(shared, 0, data.length).set(data),
+      'copy-out': async () => new Float32Array(shared, 0, outLength).slice(),
     };
     const samples = Object.fromEntries([...Object.keys(variants), 'in-worker'].map((k) => [k, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const [k, fn] of Object.entries(variants)) samples[k].push(...(await block(fn)));
+      for (const [k, fn] of Object.entries(variants)) for (const t of await block(fn)) samples[k].push(t);
       // The runtime alone, timed where it runs: as many runs as the engine managed in its block.
       const n = Math.max(5, Math.round(samples.engine.length / (r + 1)));
       samples['in-worker'].push(...(await spin.bench(feeds, 2, n)));

@@ -1,6 +1,7 @@
 /**
- * A worker thread (or child process) owning one onnxruntime-node InferenceSession: requests queue there, the calling
- * thread never computes.
+ * A worker thread (or child process) owning one onnxruntime-node InferenceSession: requests run there one at a time,
+ * in call order; the calling thread never computes. A thread host gets them through shared memory (channel.ts), a
+ * process host as messages over its IPC channel.
  *
  * Why two hosts: onnxruntime-node 1.30 aborts the whole process when the thread running InferenceSession.run() is
  * stopped during the call (its N-API calls after the computation fail with napi_pending_exception, and its error path
@@ -18,6 +19,7 @@ import { isMainThread, Worker } from 'node:worker_threads';
 import { TrtnError } from '../../errors.js';
 import type { TensorData } from '../../engine/types.js';
 import { WORKER_SOURCE } from './worker-source.js';
+import { SharedChannel, plainFeeds } from './channel.js';
 
 export type SessionHostKind = 'thread' | 'process';
 
@@ -119,8 +121,8 @@ function holdExitWhileBusy(): void {
   }
 }
 
-function startHost(kind: SessionHostKind, workerData: Record<string, unknown>): SessionHost {
-  if (kind === 'process') return new ProcessHost(workerData);
+function startHost(kind: SessionHostKind, workerData: Record<string, unknown>, channel: SharedChannel | undefined): SessionHost {
+  if (kind === 'process' || !channel) return new ProcessHost(workerData);
   const gate = new Int32Array(new SharedArrayBuffer(4));
   gate[0] = 1; // starting: InferenceSession.create runs there
   if (!process.listeners('exit').includes(holdExitWhileBusy)) process.on('exit', holdExitWhileBusy);
@@ -129,7 +131,8 @@ function startHost(kind: SessionHostKind, workerData: Record<string, unknown>): 
   // then is execArgv given: an explicit one may not hold process-wide flags that the inherited one may.)
   const inputType = process.execArgv.some((a) => a.startsWith('--input-type'));
   const execArgv = inputType ? process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type') : undefined;
-  const host = new Worker(WORKER_SOURCE, { eval: true, ...(execArgv ? { execArgv } : {}), workerData: { ...workerData, gate: gate.buffer } });
+  const ends = channel.ends();
+  const host = new Worker(WORKER_SOURCE, { eval: true, ...(execArgv ? { execArgv } : {}), workerData: { ...workerData, gate: gate.buffer, channel: ends }, transferList: [ends.port] });
   host.once('exit', () => gates.delete(gate));
   return host;
 }
@@ -196,17 +199,22 @@ export class WorkerSession {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | undefined;
+  /** Requests to a thread host travel here; a process host gets messages with ids (pending). */
+  private readonly channel: SharedChannel | undefined;
+  private inFlight = 0;
   readonly inputNames: string[];
   readonly outputNames: string[];
 
   /** Where this session runs. */
   readonly host: SessionHostKind;
 
-  private constructor(worker: SessionHost, host: SessionHostKind, ready: { inputNames: string[]; outputNames: string[] }) {
+  private constructor(worker: SessionHost, host: SessionHostKind, ready: { inputNames: string[]; outputNames: string[] }, channel: SharedChannel | undefined) {
     this.host = host;
     this.worker = worker;
     this.inputNames = ready.inputNames;
     this.outputNames = ready.outputNames;
+    this.channel = channel;
+    channel?.bind(ready.inputNames, ready.outputNames);
     worker.on('message', (msg: { id?: number; ok?: boolean; message?: string }) => {
       if (msg.id === undefined) return;
       const p = this.pending.get(msg.id);
@@ -217,6 +225,7 @@ export class WorkerSession {
     });
     const fail = (err: Error) => {
       this.failure ??= err;
+      channel?.fail(this.failure);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
@@ -230,15 +239,16 @@ export class WorkerSession {
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.interOpThreads) sessionOptions.interOpNumThreads = options.interOpThreads;
     const extra: Record<string, unknown> = {};
-    // Default 'in-run': a pool still spinning after a run competes, on a small machine, with the two threads that
-    // carry the result back to the caller (bench/engine-overhead.mjs measures it).
+    // Default 'in-run': a pool spinning after a run keeps cores busy that the engine no longer uses (the caller's,
+    // other sessions'); full spinning saves restarting the pool, 0.01-0.13 ms a call in bench/engine-overhead.mjs.
     const spinning = options.spinning ?? 'in-run';
     if (spinning === false) extra.session = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } };
     else if (spinning === 'in-run') extra.session = { force_spinning_stop: '1' };
     if (options.disabledOptimizers?.length) extra['optimization.disable_specified_optimizers'] = options.disabledOptimizers.join(';');
     if (Object.keys(extra).length > 0) sessionOptions.extra = extra;
     const kind = options.host ?? defaultSessionHost();
-    const worker = startHost(kind, { ortPath: resolveOrt(), model, sessionOptions });
+    const channel = kind === 'thread' ? new SharedChannel() : undefined;
+    const worker = startHost(kind, { ortPath: resolveOrt(), model, sessionOptions }, channel);
     const ready = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
       const onMessage = (msg: { type?: string; message?: string; inputNames?: string[]; outputNames?: string[] }) => {
         if (msg.type === 'ready') {
@@ -268,33 +278,32 @@ export class WorkerSession {
       worker.on('exit', onExit);
     });
     worker.unref(); // an idle engine does not keep the process alive; requests ref it while they run
-    return new WorkerSession(worker, kind, ready);
+    return new WorkerSession(worker, kind, ready, channel);
+  }
+
+  /** The host is ref'd while a request is in flight or queued, so an idle engine does not keep the process alive. */
+  private async held<T>(send: () => Promise<T>): Promise<T> {
+    if (this.failure) throw this.failure;
+    if (this.inFlight++ === 0) this.worker.ref();
+    try {
+      return await send();
+    } finally {
+      if (--this.inFlight === 0) this.worker.unref();
+    }
   }
 
   private request(msg: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      if (this.pending.size === 0) this.worker.ref();
-      const settle = () => {
-        if (this.pending.size === 0) this.worker.unref();
-      };
-      this.pending.set(id, {
-        resolve: (v) => {
-          settle();
-          resolve(v);
-        },
-        reject: (e) => {
-          settle();
-          reject(e);
-        },
-      });
+    if (this.channel) return this.held(() => this.channel!.request(msg));
+    return this.held(() => new Promise((resolve, reject) => {
+      this.pending.set(this.nextId, { resolve, reject });
       // Feeds are copied (structured clone): the caller keeps its arrays.
-      this.worker.postMessage({ id, ...msg });
-    });
+      this.worker.postMessage({ id: this.nextId++, ...msg });
+    }));
   }
 
   async run(feeds: Record<string, TensorData>, fetches?: string[]): Promise<Record<string, TensorData>> {
+    // Feeds are copied (into shared memory or by structured clone): the caller keeps its arrays.
+    if (this.channel) return this.held(() => this.channel!.run(feeds, fetches));
     const r = await this.request({ type: 'run', feeds: plainFeeds(feeds), ...(fetches ? { fetches } : {}) });
     return r.outputs as Record<string, TensorData>;
   }
@@ -324,10 +333,4 @@ export class WorkerSession {
       await this.worker.terminate();
     }
   }
-}
-
-function plainFeeds(feeds: Record<string, TensorData>): Record<string, { data: unknown; dims: number[]; dtype: string }> {
-  const out: Record<string, { data: unknown; dims: number[]; dtype: string }> = {};
-  for (const [name, t] of Object.entries(feeds)) out[name] = { data: t.data, dims: [...t.dims], dtype: t.dtype };
-  return out;
 }

@@ -13,13 +13,24 @@
  * 'stats-take' returns them ({ name, state: [min, max, count, range], bins }) and starts over.
  * Requests are handled one at a time in arrival order; session.run blocks this thread, never the main one.
  *
+ * In a thread, requests come through the shared-memory channel of channel.ts (workerData.channel): this thread
+ * sleeps in Atomics.wait between requests, a 'run' of numeric tensors reads its feeds from and writes its outputs to
+ * shared memory, and every other request and reply (including errors) is one of the messages above on the channel's
+ * port, plus { type: 'channel-data', data } which replaces the shared data region.
+ *
  * The same program runs as a child process (host 'process', see session.ts): then it talks over the IPC channel,
  * its first message is the workerData, and it exits when the channel closes. In a thread, workerData.gate (an
  * Int32Array over a SharedArrayBuffer) is 1 while ONNX Runtime may be called (start-up, a request) and 0 when idle;
  * the owner's process 'exit' listener sets it to 2 once idle, after which no request starts.
  */
+import { ARRAY_CLASS_OF } from '../../engine/types.js';
+import { ACK, CONTROL_WORDS, HEADER_WORDS, PORT, RECORD, REPLY_KIND, REQ, REQUEST_KIND, SHARED, SHARED_DTYPES } from './channel.js';
+
 export const WORKER_SOURCE = String.raw`
 const threads = require('node:worker_threads');
+const ARRAY_CLASS_OF = { ${Object.entries(ARRAY_CLASS_OF).map(([dtype, c]) => `${dtype}: ${c.name}`).join(', ')} };
+const SHARED_DTYPES = ${JSON.stringify(SHARED_DTYPES)};
+const [REQ, ACK, REQUEST_KIND, REPLY_KIND, SHARED, PORT, CONTROL_WORDS, HEADER_WORDS, RECORD] = ${JSON.stringify([REQ, ACK, REQUEST_KIND, REPLY_KIND, SHARED, PORT, CONTROL_WORDS, HEADER_WORDS, RECORD])};
 const parentPort = threads.parentPort ?? {
   // A write can still fail (EPIPE) between the owner going away and 'disconnect': then there is no one to answer.
   postMessage: (msg) => { if (process.connected) process.send(msg, (err) => err && process.exit(0)); },
@@ -133,6 +144,87 @@ function releaseGate() {
   Atomics.notify(gate, 0);
 }
 
+// The shared-memory channel (thread host): see channel.ts for the layout.
+async function serveChannel(channel) {
+  const ctl = new Int32Array(channel.control, 0, CONTROL_WORDS);
+  const header = new Int32Array(channel.control, 4 * CONTROL_WORDS, HEADER_WORDS);
+  const port = channel.port;
+  const outputIndex = new Map(session.outputNames.map((n, i) => [n, i]));
+  let data = channel.data;
+  let served = 0;
+  for (;;) {
+    Atomics.wait(ctl, REQ, served); // asleep until the next request: no spinning while idle
+    served = Atomics.load(ctl, REQ);
+    if (gate && Atomics.compareExchange(gate, 0, 0, 1) !== 0) return; // the owner is exiting: start nothing
+    let reply;
+    let closing = false;
+    try {
+      if (Atomics.load(ctl, REQUEST_KIND) === SHARED) {
+        const outputs = fromOrt(await session.run(readFeeds(header, data)));
+        if (!writeOutputs(header, data, outputs, outputIndex)) reply = { ok: true, outputs };
+      } else {
+        const msg = threads.receiveMessageOnPort(port).message;
+        closing = msg.type === 'close';
+        if (msg.type === 'channel-data') {
+          data = msg.data;
+          reply = { ok: true };
+        } else reply = { ok: true, ...(await handle(msg)) };
+      }
+    } catch (err) {
+      reply = { ok: false, message: err && err.message ? err.message : String(err) };
+    }
+    releaseGate();
+    if (reply) port.postMessage(reply, reply.ok ? transferList(reply) : []);
+    Atomics.store(ctl, REPLY_KIND, reply ? PORT : SHARED);
+    Atomics.store(ctl, ACK, served);
+    Atomics.notify(ctl, ACK);
+    if (closing) return;
+  }
+}
+
+// Per input: a private buffer the feeds are copied into, reused by every run (a fresh one per run costs page faults).
+const scratch = [];
+
+function readFeeds(header, data) {
+  const feeds = {};
+  let w = 1;
+  for (let i = 0; i < header[0]; i++) {
+    const [index, code, rank, offset, byteLength] = header.subarray(w, w + RECORD);
+    const dtype = SHARED_DTYPES[code];
+    const Ctor = ARRAY_CLASS_OF[dtype];
+    // ONNX Runtime takes no shared memory: the feed is copied out (ORT reads it only during this run).
+    if (!(scratch[index] && scratch[index].byteLength >= byteLength)) scratch[index] = new ArrayBuffer(byteLength);
+    const values = new Ctor(scratch[index], 0, byteLength / Ctor.BYTES_PER_ELEMENT);
+    values.set(new Ctor(data, offset, values.length));
+    feeds[session.inputNames[index]] = new ort.Tensor(dtype, values, Array.from(header.subarray(w + RECORD, w + RECORD + rank)));
+    w += RECORD + rank;
+  }
+  return feeds;
+}
+
+/** Outputs into the shared region; false (nothing written) when one is not numeric or they do not fit. */
+function writeOutputs(header, data, outputs, outputIndex) {
+  const entries = Object.entries(outputs);
+  let words = 1;
+  let bytes = 0;
+  for (const [name, t] of entries) {
+    if (!ArrayBuffer.isView(t.data) || !SHARED_DTYPES.includes(t.dtype) || !outputIndex.has(name)) return false;
+    words += RECORD + t.dims.length;
+    bytes += (t.data.byteLength + 7) & ~7;
+  }
+  if (words > HEADER_WORDS || bytes > data.byteLength) return false;
+  header[0] = entries.length;
+  let w = 1;
+  let offset = 0;
+  for (const [name, t] of entries) {
+    header.set([outputIndex.get(name), SHARED_DTYPES.indexOf(t.dtype), t.dims.length, offset, t.data.byteLength, ...t.dims], w);
+    w += RECORD + t.dims.length;
+    new Uint8Array(data, offset, t.data.byteLength).set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    offset += (t.data.byteLength + 7) & ~7;
+  }
+  return true;
+}
+
 async function start(data) {
   workerData = data;
   gate = workerData.gate ? new Int32Array(workerData.gate) : undefined;
@@ -146,6 +238,7 @@ async function start(data) {
     parentPort.postMessage({ type: 'init-error', message: err && err.message ? err.message : String(err) });
     return;
   }
+  if (workerData.channel) return serveChannel(workerData.channel);
   parentPort.on('message', (msg) => {
     queue.push(msg);
     drain();

@@ -1,0 +1,155 @@
+/**
+ * The shared-memory channel between the caller and a thread-hosted session (lib/backends/onnxruntime/channel.ts):
+ * results equal onnxruntime-node's own, in call order with many calls in flight; tensors larger than the shared
+ * region; int64 and float16 through shared memory; errors in the session thread; close with calls in flight; a
+ * session thread that is gone rejects every call instead of hanging.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { readFileSync } from 'node:fs';
+import '../../../lib/backends/onnxruntime/index.js';
+import { WorkerSession } from '../../../lib/backends/onnxruntime/session.js';
+import { buildEngine } from '../../../lib/engine/api.js';
+import { makeNode } from '../../../lib/onnx/graph.js';
+import { serializeModel } from '../../../lib/onnx/io.js';
+import { DataType, type OnnxModel } from '../../../lib/onnx/model.js';
+import { makeInt64Tensor } from '../../../lib/onnx/tensor.js';
+import type { TensorData } from '../../../lib/engine/types.js';
+import { seeded } from '../../quant/helpers.js';
+
+const CNN = readFileSync('test/fixtures/models/fmnist_cnn.onnx');
+const REPEATS = 100_000; // y = Tile(x, [1, REPEATS]): 2 rows of 4 values give 3.2 MB, more than the 1 MiB region
+
+const value = (name: string, elemType: number, shape: (number | string)[]) => ({ name, type: { tensorType: { elemType, shape } } });
+/** x float32 [N, 4], k int64 [N] -> y = Tile(x) float32, k2 = k + k int64, h = Cast(x) float16. */
+const mixed: OnnxModel = {
+  irVersion: 8,
+  opsetImport: [{ domain: '', version: 17 }],
+  producerName: 'test',
+  graph: {
+    name: 'mixed',
+    nodes: [
+      makeNode('Tile', ['x', 'repeats'], ['y'], { name: 'tile' }),
+      makeNode('Add', ['k', 'k'], ['k2'], { name: 'add' }),
+      makeNode('Cast', ['x'], ['h'], { name: 'cast', attributes: { to: DataType.FLOAT16 } }),
+    ],
+    initializers: [makeInt64Tensor('repeats', [1, REPEATS])],
+    inputs: [value('x', DataType.FLOAT, ['N', 4]), value('k', DataType.INT64, ['N'])],
+    outputs: [value('y', DataType.FLOAT, ['N', 'M']), value('k2', DataType.INT64, ['N']), value('h', DataType.FLOAT16, ['N', 4])],
+    valueInfo: [],
+  },
+};
+
+function images(batch: number, seed: number): TensorData {
+  const rnd = seeded(seed);
+  return { data: Float32Array.from({ length: batch * 784 }, () => rnd() * 3), dims: [batch, 1, 28, 28], dtype: 'float32' };
+}
+
+let direct: ort.InferenceSession;
+let session: WorkerSession;
+
+beforeAll(async () => {
+  direct = await ort.InferenceSession.create(CNN, { intraOpNumThreads: 1 });
+  session = await WorkerSession.open(CNN, { intraOpThreads: 1, host: 'thread' });
+});
+afterAll(async () => {
+  await session?.close();
+  await direct?.release();
+});
+
+async function expected(t: TensorData): Promise<Float32Array> {
+  return (await direct.run({ input: new ort.Tensor('float32', t.data as Float32Array, [...t.dims]) })).logits!.data as Float32Array;
+}
+
+describe('shared-memory channel to the session thread', () => {
+  it('many calls in flight: each gets its own result, equal to onnxruntime-node run directly, in call order', async () => {
+    const feeds = [1, 64, 3, 17, 2000, 8, 300, 5].map((b, i) => images(b, i + 1)); // 2000 rows: 6.3 MB, more than the 1 MiB region
+    const order: number[] = [];
+    const outs = await Promise.all(feeds.map((f, i) => session.run({ input: f }).then((o) => (order.push(i), o))));
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const [i, f] of feeds.entries()) {
+      expect(outs[i]!.logits!.dims).toEqual([f.dims[0], 10]);
+      expect(outs[i]!.logits!.data).toBeInstanceOf(Float32Array);
+      expect(Array.from(outs[i]!.logits!.data as Float32Array)).toEqual(Array.from(await expected(f)));
+    }
+    // The caller's feeds are not touched, and results do not alias shared memory (a later call leaves them alone).
+    const first = Array.from(outs[0]!.logits!.data as Float32Array);
+    await session.run({ input: images(1, 99) });
+    expect(Array.from(outs[0]!.logits!.data as Float32Array)).toEqual(first);
+    expect((outs[0]!.logits!.data as Float32Array).buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(feeds[0]!.data as Float32Array)).toEqual(Array.from(images(1, 1).data as Float32Array));
+  });
+
+  it('named fetches go by message and give the same values', async () => {
+    const f = images(4, 5);
+    const out = await session.run({ input: f }, ['logits']);
+    expect(Array.from(out.logits!.data as Float32Array)).toEqual(Array.from(await expected(f)));
+  });
+
+  it('outputs larger than the shared region; int64 and float16 tensors keep their values', async () => {
+    const s = await WorkerSession.open(serializeModel(mixed), { intraOpThreads: 1, host: 'thread' });
+    try {
+      for (const rows of [2, 1, 2]) { // the first output is too large for the region (it comes by message), then it fits
+        const x = Float32Array.from({ length: rows * 4 }, (_, i) => i * 0.25 - 3);
+        const k = BigInt64Array.from({ length: rows }, (_, i) => BigInt(i) * 3_000_000_000n - 7n);
+        const out = await s.run({ x: { data: x, dims: [rows, 4], dtype: 'float32' }, k: { data: k, dims: [rows], dtype: 'int64' } });
+        expect(out.y!.dims).toEqual([rows, 4 * REPEATS]);
+        const y = out.y!.data as Float32Array;
+        for (const r of [0, rows - 1]) for (const c of [0, 3, 4 * REPEATS - 1]) expect(y[r * 4 * REPEATS + c]).toBe(x[r * 4 + (c % 4)]);
+        expect(out.k2!.data).toEqual(BigInt64Array.from(k, (v) => v + v));
+        expect(out.h!.dtype).toBe('float16');
+        expect(out.h!.data).toBeInstanceOf(Uint16Array);
+        // float16 of i * 0.25 - 3 is exact: -3 is 0xC200, -2.75 is 0xC180
+        expect(Array.from((out.h!.data as Uint16Array).subarray(0, 2))).toEqual([0xc200, 0xc180]);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('an error in the session thread rejects that call with ONNX Runtime\'s message; the calls around it succeed', async () => {
+    const f = images(2, 7);
+    const bad = { input: { data: new Float32Array(2 * 784), dims: [2, 1, 784, 1], dtype: 'float32' as const } };
+    const results = await Promise.allSettled([session.run({ input: f }), session.run(bad), session.run({ input: f })]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason.message)).toMatch(/input/i);
+    expect(Array.from((results[2] as PromiseFulfilledResult<Record<string, TensorData>>).value.logits!.data as Float32Array)).toEqual(Array.from(await expected(f)));
+  });
+
+  it('close() with calls in flight: they finish, close resolves, later calls reject', async () => {
+    const s = await WorkerSession.open(CNN, { intraOpThreads: 1, host: 'thread' });
+    const calls = [64, 64, 64].map((b, i) => s.run({ input: images(b, i) }));
+    await s.close();
+    for (const c of calls) expect((await c).logits!.dims).toEqual([64, 10]);
+    await expect(s.run({ input: images(1, 1) })).rejects.toThrow(/exited/);
+  });
+
+  it('a session thread that is gone rejects the calls queued and later ones, without hanging', async () => {
+    const s = await WorkerSession.open(CNN, { intraOpThreads: 1, host: 'thread' });
+    await s.run({ input: images(1, 1) });
+    // Stopped while idle (asleep in Atomics.wait): stopping it inside ONNX Runtime would abort the process.
+    await (s as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const calls = [s.run({ input: images(1, 2) }), s.run({ input: images(2, 3) })];
+    for (const c of calls) await expect(c).rejects.toThrow(/exited/);
+  });
+
+  it('through the engine: concurrent infer calls and an ORT failure as ERR_INFERENCE', async () => {
+    const engine = await buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime', session: { intraOpThreads: 1 } });
+    try {
+      const feeds = [1, 8, 64].map((b, i) => images(b, 20 + i));
+      const outs = await Promise.all(feeds.map((f) => engine.infer({ input: f })));
+      for (const [i, f] of feeds.entries()) expect(Array.from(outs[i]!.logits!.data as Float32Array)).toEqual(Array.from(await expected(f)));
+    } finally {
+      await engine[Symbol.asyncDispose]();
+    }
+    const reshape: OnnxModel = { ...mixed, graph: { ...mixed.graph, name: 'reshape-by-3', nodes: [makeNode('Reshape', ['x', 'shape'], ['y'], { name: 'reshape_by_3' })], initializers: [makeInt64Tensor('shape', [3, -1])], inputs: [value('x', DataType.FLOAT, ['N', 4])], outputs: [value('y', DataType.FLOAT, [3, 'M'])] } };
+    const failing = await buildEngine(serializeModel(reshape), { precision: 'fp32', backend: 'onnxruntime' });
+    try {
+      await expect(failing.infer({ x: { data: new Float32Array(4), dims: [1, 4], dtype: 'float32' } })).rejects.toMatchObject({ code: 'ERR_INFERENCE' });
+      const ok = await failing.infer({ x: { data: Float32Array.from({ length: 12 }, (_, i) => i), dims: [3, 4], dtype: 'float32' } });
+      expect(Array.from(ok.y!.data as Float32Array)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    } finally {
+      await failing[Symbol.asyncDispose]();
+    }
+  });
+});
