@@ -6,7 +6,7 @@
  */
 import { syntheticFeed } from '../backends/onnxruntime/engine.js';
 import { loadavg } from 'node:os';
-import { TrtnError } from '../errors.js';
+import { TrtnError, isTrtnError } from '../errors.js';
 import { summarize } from '../engine/stats.js';
 import type { BenchmarkRow, Engine, Feeds, LatencyStats, TensorData } from '../engine/types.js';
 import type { StudyConfig } from './config.js';
@@ -113,6 +113,24 @@ async function warmUp(engine: Engine, batch: number, settings: MeasureSettings, 
   return estimate;
 }
 
+/** One timed latency segment: enough queries for about `segmentMs` at the last wall time per query, at least `minPer`. */
+async function latencySegment(engine: Engine, batch: number, segmentMs: number, minPer: number, wallPerQuery: number, signal?: AbortSignal) {
+  checkAbort(signal);
+  const per = Math.max(minPer, Math.min(1_000_000, Math.round(segmentMs / Math.max(wallPerQuery, 1e-3))));
+  const t0 = performance.now();
+  const r = await engine.benchmark({ batchSizes: [batch], warmup: 0, warmupMs: 0, durationMs: 0, iterations: per, ...(signal ? { signal } : {}) });
+  const row = r.rows.find((x) => x.batchSize === batch);
+  if (!row) throw new TrtnError('ERR_INFERENCE', `benchmark returned no row for batch ${batch}`);
+  return { row, timer: r.timer, wallPerQuery: Math.max((performance.now() - t0) / per, 1e-3) };
+}
+
+/** The latency of a cell from its segments' rows (contiguous, or spread over interleaved rounds). */
+function latencyOf(rows: readonly BenchmarkRow[]) {
+  const latency = cellStats(rows.map((r) => ({ stats: r.latencyMs, n: r.iterations, ...(r.latencySamplesMs ? { samples: r.latencySamplesMs } : {}) })));
+  const middle = [...rows].sort((a, b) => a.latencyMs.median - b.latencyMs.median)[rows.length >> 1]!;
+  return { latency, middle, backendThroughput: summarize(rows.map((r) => r.throughput)).median };
+}
+
 async function latencyAttempt(engine: Engine, batch: number, settings: MeasureSettings, perQueryMs: number, signal?: AbortSignal) {
   const segmentMs = settings.durationMs / SEGMENTS;
   const minPer = Math.max(1, Math.ceil(settings.iterations / SEGMENTS));
@@ -122,31 +140,16 @@ async function latencyAttempt(engine: Engine, batch: number, settings: MeasureSe
   const rows: BenchmarkRow[] = [];
   let timer: 'cuda-event' | 'host' = 'host';
   for (let s = 0; s < SEGMENTS; s++) {
-    checkAbort(signal);
-    const per = Math.max(minPer, Math.min(1_000_000, Math.round(segmentMs / wallPerQuery)));
-    const t0 = performance.now();
-    const r = await engine.benchmark({ batchSizes: [batch], warmup: 0, warmupMs: 0, durationMs: 0, iterations: per, ...(signal ? { signal } : {}) });
-    wallPerQuery = Math.max((performance.now() - t0) / per, 1e-3);
-    timer = r.timer;
-    const row = r.rows.find((x) => x.batchSize === batch);
-    if (!row) throw new TrtnError('ERR_INFERENCE', `benchmark returned no row for batch ${batch}`);
-    rows.push(row);
+    const seg = await latencySegment(engine, batch, segmentMs, minPer, wallPerQuery, signal);
+    wallPerQuery = seg.wallPerQuery;
+    timer = seg.timer;
+    rows.push(seg.row);
   }
-  const latency = cellStats(rows.map((r) => ({ stats: r.latencyMs, n: r.iterations, ...(r.latencySamplesMs ? { samples: r.latencySamplesMs } : {}) })));
-  const middle = [...rows].sort((a, b) => a.latencyMs.median - b.latencyMs.median)[rows.length >> 1]!;
-  return { latency, timer, middle, backendThroughput: summarize(rows.map((r) => r.throughput)).median, wallPerQuery };
+  return { ...latencyOf(rows), timer, wallPerQuery };
 }
 
-/** The single-stream latency run of one cell, re-measured while its CV exceeds settings.maxCv. */
-export async function measureLatency(engine: Engine, batch: number, settings: MeasureSettings, signal?: AbortSignal): Promise<LatencyRun> {
-  const perQueryMs = await warmUp(engine, batch, settings, signal);
-  let best = await latencyAttempt(engine, batch, settings, perQueryMs, signal);
-  let attempts = 1;
-  while (best.latency.cv > settings.maxCv && attempts <= settings.remeasures) {
-    attempts++;
-    const again = await latencyAttempt(engine, batch, settings, best.wallPerQuery, signal);
-    if (again.latency.cv < best.latency.cv) best = again;
-  }
+/** The LatencyRun of the attempt kept (the one with the lowest CV). */
+function latencyRun(best: ReturnType<typeof latencyOf> & { timer: 'cuda-event' | 'host' }, attempts: number, settings: MeasureSettings): LatencyRun {
   const m = best.middle;
   return {
     latency: best.latency,
@@ -161,6 +164,19 @@ export async function measureLatency(engine: Engine, batch: number, settings: Me
   };
 }
 
+/** The single-stream latency run of one cell, re-measured while its CV exceeds settings.maxCv. */
+export async function measureLatency(engine: Engine, batch: number, settings: MeasureSettings, signal?: AbortSignal): Promise<LatencyRun> {
+  const perQueryMs = await warmUp(engine, batch, settings, signal);
+  let best = await latencyAttempt(engine, batch, settings, perQueryMs, signal);
+  let attempts = 1;
+  while (best.latency.cv > settings.maxCv && attempts <= settings.remeasures) {
+    attempts++;
+    const again = await latencyAttempt(engine, batch, settings, best.wallPerQuery, signal);
+    if (again.latency.cv < best.latency.cv) best = again;
+  }
+  return latencyRun(best, attempts, settings);
+}
+
 /**
  * engine.infer timed on the calling thread, one query in flight, for at least `durationMs` / `iterations`: what a
  * user of the Engine waits, to set against the runtime's own timer (the engine-overhead column).
@@ -168,19 +184,24 @@ export async function measureLatency(engine: Engine, batch: number, settings: Me
 export async function measureInfer(engine: Engine, batch: number, durationMs: number, iterations: number, signal?: AbortSignal): Promise<CellStats> {
   const feeds = syntheticFeeds(engine, batch);
   await engine.infer(feeds);
-  const segments: { stats: LatencyStats; samples: number[]; n: number }[] = [];
-  for (let s = 0; s < SEGMENTS; s++) {
-    const times: number[] = [];
-    const end = performance.now() + durationMs / SEGMENTS;
-    while (times.length < Math.ceil(iterations / SEGMENTS) || performance.now() < end) {
-      checkAbort(signal);
-      const t0 = performance.now();
-      await engine.infer(feeds);
-      times.push(performance.now() - t0);
-    }
-    segments.push({ stats: summarize(times), samples: times, n: times.length });
-  }
+  const segments: InferSegment[] = [];
+  for (let s = 0; s < SEGMENTS; s++) segments.push(await inferSegment(engine, feeds, durationMs / SEGMENTS, Math.ceil(iterations / SEGMENTS), signal));
   return cellStats(segments);
+}
+
+interface InferSegment { stats: LatencyStats; samples: number[]; n: number }
+
+/** engine.infer back to back for `ms` and at least `minQueries` calls, each timed on the calling thread. */
+async function inferSegment(engine: Engine, feeds: Feeds, ms: number, minQueries: number, signal?: AbortSignal): Promise<InferSegment> {
+  const times: number[] = [];
+  const end = performance.now() + ms;
+  while (times.length < minQueries || performance.now() < end) {
+    checkAbort(signal);
+    const t0 = performance.now();
+    await engine.infer(feeds);
+    times.push(performance.now() - t0);
+  }
+  return { stats: summarize(times), samples: times, n: times.length };
 }
 
 export interface ThroughputRun {
@@ -203,31 +224,106 @@ export async function measureThroughput(engines: readonly Engine[], batch: numbe
   if (engines.length === 0) throw new TrtnError('ERR_INVALID_ARG', 'measureThroughput needs at least one engine');
   const feeds = engines.map((e) => syntheticFeeds(e, batch));
   const streams = Math.max(1, settings.streams);
-  const window = async (ms: number, minQueries: number) => {
-    let done = 0;
-    const start = performance.now();
-    const end = start + ms;
-    const stream = async (i: number) => {
-      const e = i % engines.length;
-      while (performance.now() < end || done < minQueries) {
-        checkAbort(signal);
-        await engines[e]!.infer(feeds[e]!);
-        done++;
-      }
-    };
-    await Promise.all(Array.from({ length: streams }, (_, i) => stream(i)));
-    return { done, wallMs: performance.now() - start };
-  };
-  await window(settings.warmupMs, streams);
+  await throughputWindow(engines, feeds, streams, settings.warmupMs, streams, signal);
   const rates: number[] = [];
   let queries = 0;
   for (let s = 0; s < SEGMENTS; s++) {
-    const w = await window(settings.durationMs / SEGMENTS, Math.ceil(settings.iterations / SEGMENTS));
+    const w = await throughputWindow(engines, feeds, streams, settings.durationMs / SEGMENTS, Math.ceil(settings.iterations / SEGMENTS), signal);
     rates.push((w.done * batch * 1000) / w.wallMs);
     queries += w.done;
   }
-  const throughput = summarize(rates).median;
+  return throughputRun(rates, queries, streams);
+}
+
+function throughputRun(rates: readonly number[], queries: number, streams: number): ThroughputRun {
+  const throughput = summarize([...rates]).median;
   return { throughput, noise: relativeSpread(rates, throughput), queries, streams };
+}
+
+/** `streams` queries always in flight over `engines` until `ms` passed and at least `minQueries` completed. */
+async function throughputWindow(engines: readonly Engine[], feeds: readonly Feeds[], streams: number, ms: number, minQueries: number, signal?: AbortSignal) {
+  let done = 0;
+  const start = performance.now();
+  const end = start + ms;
+  const stream = async (i: number) => {
+    const e = i % engines.length;
+    while (performance.now() < end || done < minQueries) {
+      checkAbort(signal);
+      await engines[e]!.infer(feeds[e]!);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: streams }, (_, i) => stream(i)));
+  return { done, wallMs: performance.now() - start };
+}
+
+/**
+ * One cell measured in SEGMENTS rounds that the study interleaves with the other cells of the same model (every
+ * precision and batch size takes its turn in each round), so that each cell's segments spread over the whole window
+ * in which the model is measured: the noise a cell states then covers the machine's drift over minutes, which is
+ * what a second run of the study meets, and cells that are compared (INT8 against FP32 at one batch size) are
+ * measured under the same conditions. Each round warms the engine up (warmupMs), then times one latency segment
+ * (durationMs / SEGMENTS), one segment of engine.infer (inferMs / SEGMENTS, the overhead column) and, unless
+ * `latencyOnly`, one throughput window after its own warm-up.
+ */
+export class RoundMeter {
+  readonly #rows: BenchmarkRow[] = [];
+  readonly #infer: InferSegment[] = [];
+  readonly #rates: number[] = [];
+  #queries = 0;
+  #timer: 'cuda-event' | 'host' = 'host';
+  #wallPerQuery = Number.NaN;
+  #feeds: Feeds | undefined;
+  #streamFeeds: Feeds[] | undefined;
+  /** Set when a throughput window failed: the cell keeps its latency and reports this. */
+  throughputError: unknown;
+
+  constructor(
+    readonly engine: Engine,
+    readonly streamEngines: readonly Engine[],
+    readonly batch: number,
+    readonly settings: MeasureSettings,
+    readonly options: { inferMs?: number; latencyOnly?: boolean; signal?: AbortSignal } = {},
+  ) {}
+
+  async round(): Promise<void> {
+    const { engine, batch, settings } = this;
+    const signal = this.options.signal;
+    const estimate = await warmUp(engine, batch, settings, signal);
+    const seg = await latencySegment(engine, batch, settings.durationMs / SEGMENTS, Math.max(1, Math.ceil(settings.iterations / SEGMENTS)), Number.isNaN(this.#wallPerQuery) ? estimate : this.#wallPerQuery, signal);
+    this.#rows.push(seg.row);
+    this.#timer = seg.timer;
+    this.#wallPerQuery = seg.wallPerQuery;
+    if (this.options.latencyOnly) return;
+    this.#feeds ??= syntheticFeeds(engine, batch);
+    this.#infer.push(await inferSegment(engine, this.#feeds, (this.options.inferMs ?? settings.durationMs / 3) / SEGMENTS, Math.ceil(settings.iterations / SEGMENTS), signal));
+    if (this.throughputError !== undefined || this.streamEngines.length === 0) return;
+    try {
+      this.#streamFeeds ??= this.streamEngines.map((e) => syntheticFeeds(e, batch));
+      const streams = Math.max(1, settings.streams);
+      await throughputWindow(this.streamEngines, this.#streamFeeds, streams, settings.warmupMs, streams, signal);
+      const w = await throughputWindow(this.streamEngines, this.#streamFeeds, streams, settings.durationMs / SEGMENTS, Math.ceil(settings.iterations / SEGMENTS), signal);
+      this.#rates.push((w.done * batch * 1000) / w.wallMs);
+      this.#queries += w.done;
+    } catch (err) {
+      if (isTrtnError(err, 'ERR_ABORTED') || signal?.aborted) throw err;
+      this.throughputError = err;
+    }
+  }
+
+  /** The latency as the rounds so far give it (a LatencyRun of one attempt, or `attempts` when re-measured). */
+  latency(attempts = 1): LatencyRun {
+    if (this.#rows.length === 0) throw new TrtnError('ERR_INVALID_ARG', 'RoundMeter.latency before any round');
+    return latencyRun({ ...latencyOf(this.#rows), timer: this.#timer }, attempts, this.settings);
+  }
+
+  infer(): CellStats | undefined {
+    return this.#infer.length > 0 ? cellStats(this.#infer) : undefined;
+  }
+
+  throughput(): ThroughputRun | undefined {
+    return this.#rates.length > 0 ? throughputRun(this.#rates, this.#queries, Math.max(1, this.settings.streams)) : undefined;
+  }
 }
 
 /** 1-minute load average, rounded: recorded before and after each cell. */

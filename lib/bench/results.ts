@@ -66,7 +66,7 @@ export interface StudyCell {
   /** Engine overhead: engine.infer median minus the runtime's own median latency (ms), and that over the latter. */
   overheadMs?: number;
   overheadRatio?: number;
-  /** 1-minute load average before and after the cell's runs. */
+  /** 1-minute load average before and after the cell's runs (the rounds of all of a model's cells share one window). */
   loadBefore?: number;
   loadAfter?: number;
   /** README claims this cell's figures contradict (beyond their noise). */

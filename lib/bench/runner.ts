@@ -1,7 +1,8 @@
 /**
- * The matrix runner: for each input setting, model and precision build one engine, measure its top-1 accuracy
- * when labelled data is given, benchmark it at every batch size, and relate each cell to the unoptimized base
- * (Eq. 19 speedup, Eq. 20 improvement factor). Cells that cannot run are kept with their reason.
+ * The matrix runner: for each input setting and model, build one engine per precision and measure its top-1
+ * accuracy when labelled data is given, then benchmark every precision at every batch size in interleaved rounds
+ * (measureInterleaved), and relate each cell to the unoptimized base (Eq. 19 speedup, Eq. 20 improvement factor).
+ * Cells that cannot run are kept with their reason.
  */
 import { TrtnError, isTrtnError } from '../errors.js';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ import { collectEnvironment } from './environment.js';
 import { loadStudyModel, type StudyModel } from './models.js';
 import { STUDY_SCHEMA, type AccuracyResult, type CellError, type CellStatus, type StudyCell, type StudyResults } from './results.js';
 import { improvementFactor, speedup } from './stats.js';
-import { load1, measureInfer, measureLatency, measureThroughput, type MeasureSettings } from './measure.js';
+import { load1, RoundMeter, SEGMENTS, type LatencyRun, type MeasureSettings } from './measure.js';
 import { markContradictions } from './claims.js';
 import { evaluateTop1 as evaluateAccuracy } from '../quantize/evaluate.js';
 
@@ -230,23 +231,78 @@ async function engineForBatch(
   return e;
 }
 
-/** The latency run, engine.infer against it (the overhead column), and the throughput run of one cell. */
-async function measureCell(cell: StudyCell, engine: Engine, batchSize: number, streamEngines: Engine[], config: StudyConfig, signal?: AbortSignal): Promise<void> {
+/** A cell being measured: its meter (rounds interleaved with the model's other cells), or its error. */
+interface Pending {
+  cell: StudyCell;
+  where: string;
+  meter?: RoundMeter;
+}
+
+/** The cell's fields from its meter: latency (with attempts), engine.infer against it (the overhead), throughput. */
+function fillCell(cell: StudyCell, meter: RoundMeter, latency: LatencyRun): void {
+  Object.assign(cell, { timer: latency.timer, latencyMs: latency.latency, unstable: latency.unstable, attempts: latency.attempts, wallMs: latency.wallMs });
+  for (const k of ['gpuMs', 'h2dMs', 'd2hMs'] as const) if (latency[k]) cell[k] = latency[k];
+  const infer = meter.infer();
+  if (infer) {
+    cell.inferMs = infer;
+    cell.overheadMs = infer.median - latency.latency.median;
+    cell.overheadRatio = cell.overheadMs / latency.latency.median;
+  }
+  const tp = meter.throughput();
+  if (tp) Object.assign(cell, { throughput: tp.throughput, throughputNoise: tp.noise, streams: tp.streams });
+  if (meter.throughputError !== undefined) cell.throughputError = cellError(meter.throughputError);
+}
+
+/**
+ * Measure a model's cells in SEGMENTS interleaved rounds (see RoundMeter): in each round every batch size of every
+ * column takes one turn. A cell whose CV exceeds maxCv is re-measured the same way, among the other unstable
+ * cells, up to `remeasures` times, keeping the attempt with the lowest CV. A cell that fails keeps its error.
+ */
+async function measureInterleaved(pending: Pending[], config: StudyConfig, progress: (where: string) => void, run: RunStudyOptions): Promise<void> {
+  const { signal, logger } = run;
   const settings = measureSettings(config);
-  const lat = await measureLatency(engine, batchSize, settings, signal);
-  Object.assign(cell, { timer: lat.timer, latencyMs: lat.latency, unstable: lat.unstable, attempts: lat.attempts, wallMs: lat.wallMs });
-  for (const k of ['gpuMs', 'h2dMs', 'd2hMs'] as const) if (lat[k]) cell[k] = lat[k];
-  // A third of the timed duration is enough for the overhead: it is a difference of medians, not a percentile.
-  const infer = await measureInfer(engine, batchSize, config.durationMs / 3, config.iterations, signal);
-  cell.inferMs = infer;
-  cell.overheadMs = infer.median - lat.latency.median;
-  cell.overheadRatio = cell.overheadMs / lat.latency.median;
-  try {
-    const tp = await measureThroughput(streamEngines, batchSize, settings, signal);
-    Object.assign(cell, { throughput: tp.throughput, throughputNoise: tp.noise, streams: tp.streams });
-  } catch (err) {
-    rethrowAbort(err, signal);
-    cell.throughputError = cellError(err);
+  // The cells' rounds share one window: the load is recorded at its start and at its end.
+  const loadBefore = load1();
+  for (const p of pending) p.cell.loadBefore = loadBefore;
+  const rounds = async (items: Pending[], label: string) => {
+    for (let r = 0; r < SEGMENTS; r++) {
+      for (const p of items) {
+        if (!p.meter) continue;
+        progress(`${p.where}${label} round ${r + 1}/${SEGMENTS}`);
+        try {
+          await p.meter.round();
+        } catch (err) {
+          rethrowAbort(err, signal);
+          Object.assign(p.cell, { status: statusOf(err), error: cellError(err) });
+          delete p.meter;
+          logger?.('warning', `${p.where}: ${p.cell.error!.message}`);
+        }
+      }
+    }
+  };
+  await rounds(pending, '');
+  const kept = new Map<Pending, LatencyRun>();
+  for (const p of pending) if (p.meter) kept.set(p, p.meter.latency());
+  for (let attempt = 2; attempt <= settings.remeasures + 1; attempt++) {
+    const again = pending.filter((p) => p.meter && kept.get(p)!.latency.cv > settings.maxCv);
+    if (again.length === 0) break;
+    const first = new Map(again.map((p) => [p, p.meter!]));
+    for (const p of again) p.meter = new RoundMeter(p.meter!.engine, [], p.meter!.batch, settings, { latencyOnly: true, ...(signal ? { signal } : {}) });
+    await rounds(again, ` (re-measure ${attempt - 1})`);
+    for (const p of again) {
+      const retry = p.meter?.latency(attempt);
+      const best = kept.get(p)!;
+      kept.set(p, retry && retry.latency.cv < best.latency.cv ? retry : { ...best, attempts: attempt });
+      if (!p.meter) Object.assign(p.cell, { status: 'ok' as const, error: undefined }); // a failed re-measure keeps the first
+      p.meter = first.get(p)!; // overhead and throughput stay those of the full rounds
+    }
+  }
+  const loadAfter = load1();
+  for (const p of pending) {
+    const latency = kept.get(p);
+    if (p.meter && latency) fillCell(p.cell, p.meter, latency);
+    if (p.cell.error === undefined) delete p.cell.error;
+    p.cell.loadAfter = loadAfter;
   }
 }
 
@@ -274,10 +330,13 @@ export async function runStudy(configInput: StudyConfigInput | StudyConfig, opti
   const cells: StudyCell[] = [];
   const total = config.suites.reduce((n, s) => n + s.models.length, 0) * columns.length * config.batchSizes.length;
   let done = 0;
+  // Work units for the ETA: a cell is SEGMENTS rounds (re-measures are not foreseen).
+  let units = 0;
   const report = (current: string) => {
     if (!onProgress) return;
     const elapsedMs = performance.now() - started;
-    onProgress({ done, total, current, elapsedMs, ...(done > 0 ? { etaMs: (elapsedMs / done) * (total - done) } : {}) });
+    const totalUnits = total * SEGMENTS;
+    onProgress({ done, total, current, elapsedMs, ...(units > 0 ? { etaMs: (elapsedMs / units) * Math.max(0, totalUnits - units) } : {}) });
   };
   const checkAbort = () => {
     if (signal?.aborted) throw new TrtnError('ERR_ABORTED', 'study aborted');
@@ -299,98 +358,117 @@ export async function runStudy(configInput: StudyConfigInput | StudyConfig, opti
         modelError = err;
       }
       const modelName = model?.name ?? modelSpec.replace(/^.*\//, '').replace(/\.onnx$/i, '');
-      for (const column of columns) {
-        const where = `${suite.input} ${modelName} ${column.label}`;
-        const template: Omit<StudyCell, 'batchSize' | 'status'> = {
-          input: suite.input,
-          inputShape: shape,
-          model: modelName,
-          modelSource: modelSpec,
-          precision: column.precision,
-          backend: column.backend,
-          column: column.label,
-          ...(model ? { modelBytes: model.bytes.byteLength } : {}),
-        };
-        const unrunnable = (status: CellStatus, error: CellError) => {
-          for (const batchSize of config.batchSizes) {
-            cells.push({ ...template, batchSize, status, error });
-            done++;
-          }
-          logger?.('warning', `${where}: ${status}: ${error.message}`);
-          report(where);
-        };
-        // A model that cannot be loaded is the user's to fix whatever the backend: report that first.
-        if (!model) {
-          unrunnable('failed', cellError(modelError));
-          continue;
-        }
-        if (column.unavailable) {
-          unrunnable('unavailable', column.unavailable);
-          continue;
-        }
-        if (column.precision === 'int8' && data.calibrationError) {
-          unrunnable('failed', data.calibrationError);
-          continue;
-        }
-        checkAbort();
-        const sampler = new RssSampler();
-        sampler.start();
-        let engine: Engine | undefined;
-        const extraEngines: Engine[] = [];
-        const columnCells: StudyCell[] = [];
-        try {
-          report(`${where}: ${column.precision === 'int8' ? 'calibrating + building' : 'building'}`);
-          const t0 = performance.now();
-          try {
-            engine = await buildEngine(model.bytes, buildOptionsFor(column, config, data.calibration, options));
-          } catch (err) {
-            rethrowAbort(err, signal);
-            unrunnable(statusOf(err), cellError(err));
+      // Build every column first (engines stay alive), then measure all of the model's cells in interleaved rounds.
+      const modelCells: StudyCell[] = [];
+      const pending: Pending[] = [];
+      const owned: Engine[] = [];
+      try {
+        for (const column of columns) {
+          const where = `${suite.input} ${modelName} ${column.label}`;
+          const template: Omit<StudyCell, 'batchSize' | 'status'> = {
+            input: suite.input,
+            inputShape: shape,
+            model: modelName,
+            modelSource: modelSpec,
+            precision: column.precision,
+            backend: column.backend,
+            column: column.label,
+            ...(model ? { modelBytes: model.bytes.byteLength } : {}),
+          };
+          const unrunnable = (status: CellStatus, error: CellError) => {
+            for (const batchSize of config.batchSizes) {
+              modelCells.push({ ...template, batchSize, status, error });
+              done++;
+              units += SEGMENTS;
+            }
+            logger?.('warning', `${where}: ${status}: ${error.message}`);
+            report(where);
+          };
+          // A model that cannot be loaded is the user's to fix whatever the backend: report that first.
+          if (!model) {
+            unrunnable('failed', cellError(modelError));
             continue;
           }
-          const shared: Partial<StudyCell> = { path: engine.path, buildMs: performance.now() - t0, engineBytes: engine.serialize().byteLength };
-          const gpuMemory = (engine as unknown as { deviceMemoryBytes?: unknown }).deviceMemoryBytes;
-          if (typeof gpuMemory === 'number') shared.gpuMemoryBytes = gpuMemory;
-          if (data.accuracy) {
-            report(`${where}: accuracy on ${data.accuracy.name}`);
+          if (column.unavailable) {
+            unrunnable('unavailable', column.unavailable);
+            continue;
+          }
+          if (column.precision === 'int8' && data.calibrationError) {
+            unrunnable('failed', data.calibrationError);
+            continue;
+          }
+          checkAbort();
+          // Peak host memory while this column is built and evaluated (its engines then stay alive for the rounds).
+          const sampler = new RssSampler();
+          sampler.start();
+          const columnCells: StudyCell[] = [];
+          try {
+            report(`${where}: ${column.precision === 'int8' ? 'calibrating + building' : 'building'}`);
+            const t0 = performance.now();
+            let engine: Engine;
             try {
-              shared.accuracy = await evaluateTop1(engine, data.accuracy, Math.max(...config.batchSizes), signal);
+              engine = await buildEngine(model.bytes, buildOptionsFor(column, config, data.calibration, options));
             } catch (err) {
               rethrowAbort(err, signal);
+              unrunnable(statusOf(err), cellError(err));
+              continue;
+            }
+            owned.push(engine);
+            const shared: Partial<StudyCell> = { path: engine.path, buildMs: performance.now() - t0, engineBytes: engine.serialize().byteLength };
+            const gpuMemory = (engine as unknown as { deviceMemoryBytes?: unknown }).deviceMemoryBytes;
+            if (typeof gpuMemory === 'number') shared.gpuMemoryBytes = gpuMemory;
+            if (data.accuracy) {
+              report(`${where}: accuracy on ${data.accuracy.name}`);
+              try {
+                shared.accuracy = await evaluateTop1(engine, data.accuracy, Math.max(...config.batchSizes), signal);
+              } catch (err) {
+                rethrowAbort(err, signal);
+                shared.accuracy = null;
+                shared.accuracyError = cellError(err);
+              }
+            } else if (data.accuracyError) {
               shared.accuracy = null;
-              shared.accuracyError = cellError(err);
+              shared.accuracyError = data.accuracyError;
             }
-          } else if (data.accuracyError) {
-            shared.accuracy = null;
-            shared.accuracyError = data.accuracyError;
-          }
-          const streamEngines = await throughputEngines(engine, column, config, extraEngines);
-          for (const batchSize of config.batchSizes) {
-            checkAbort();
-            report(`${where} batch ${batchSize}`);
-            const loadBefore = load1();
-            let cell: StudyCell = { ...template, ...shared, batchSize, status: 'ok', loadBefore };
-            try {
-              const batchEngine = await engineForBatch(engine, batchSize, column, config, model.bytes, data.calibration, options, extraEngines);
-              await measureCell(cell, batchEngine, batchSize, column.backend === 'tensorrt' ? [batchEngine] : streamEngines, config, signal);
-            } catch (err) {
-              rethrowAbort(err, signal);
-              cell = { ...template, ...shared, batchSize, status: statusOf(err), error: cellError(err), loadBefore };
-              logger?.('warning', `${where} batch ${batchSize}: ${cell.error!.message}`);
+            const streamEngines = await throughputEngines(engine, column, config, owned);
+            for (const batchSize of config.batchSizes) {
+              const cell: StudyCell = { ...template, ...shared, batchSize, status: 'ok' };
+              const at = `${where} batch ${batchSize}`;
+              try {
+                const batchEngine = await engineForBatch(engine, batchSize, column, config, model.bytes, data.calibration, options, owned);
+                const meter = new RoundMeter(batchEngine, column.backend === 'tensorrt' ? [batchEngine] : streamEngines, batchSize, measureSettings(config), { inferMs: config.durationMs / 3, ...(signal ? { signal } : {}) });
+                pending.push({ cell, where: at, meter });
+              } catch (err) {
+                rethrowAbort(err, signal);
+                Object.assign(cell, { status: statusOf(err), error: cellError(err) });
+                pending.push({ cell, where: at });
+                logger?.('warning', `${at}: ${cell.error!.message}`);
+              }
+              columnCells.push(cell);
+              modelCells.push(cell);
             }
-            cell.loadAfter = load1();
-            columnCells.push(cell);
-            cells.push(cell);
-            done++;
+          } finally {
+            const peak = sampler.stop();
+            for (const c of columnCells) c.peakRssBytes = peak;
           }
-        } finally {
-          engine?.dispose();
-          for (const e of extraEngines.splice(0)) e.dispose();
-          const peak = sampler.stop();
-          for (const c of columnCells) c.peakRssBytes = peak;
         }
-        report(where);
+        // Batch-major within a round: each batch size's columns (INT8 against FP32) are measured next to each other.
+        pending.sort((a, b) => a.cell.batchSize - b.cell.batchSize);
+        let lastWhere = '';
+        await measureInterleaved(pending, config, (where) => {
+          if (where !== lastWhere) {
+            units++;
+            lastWhere = where;
+          }
+          report(where);
+        }, options);
+        done += pending.length;
+      } finally {
+        for (const e of owned.splice(0)) e.dispose();
       }
+      // Results keep the column-major order (columns, then batch sizes).
+      cells.push(...modelCells);
+      report(`${suite.input} ${modelName}`);
     }
   }
   relateToBase(cells);

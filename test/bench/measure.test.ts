@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../lib/backends/index.js';
 import { buildEngine } from '../../lib/engine/api.js';
 import type { Engine } from '../../lib/engine/types.js';
-import { measureInfer, measureLatency, measureThroughput, SEGMENTS, type MeasureSettings } from '../../lib/bench/measure.js';
+import { measureInfer, measureLatency, measureThroughput, RoundMeter, SEGMENTS, type MeasureSettings } from '../../lib/bench/measure.js';
 
 const settings = (over: Partial<MeasureSettings> = {}): MeasureSettings => ({ warmupMs: 30, durationMs: 100, iterations: 10, maxCv: 10, remeasures: 1, streams: 2, ...over });
 
@@ -70,6 +70,34 @@ describe('measuring a cell on a real engine (Fashion-MNIST cnn, ONNX Runtime)', 
     const infer = await measureInfer(engine, 2, 0, 10);
     expect(infer.n).toBe(10);
     expect(infer.median).toBeGreaterThan(0);
+  });
+
+  it('RoundMeter: one latency, infer and throughput segment per round; the stats span every round', async () => {
+    const meter = new RoundMeter(engine, [engine, spare], 4, settings({ durationMs: 0, iterations: 15 }), { inferMs: 0 });
+    for (let r = 0; r < SEGMENTS; r++) await meter.round();
+    const latency = meter.latency();
+    expect(latency.latency.n).toBe(SEGMENTS * 3); // ceil(15 / 5) queries a round
+    expect(latency.attempts).toBe(1);
+    expect(meter.infer()!.n).toBe(SEGMENTS * 3);
+    const tp = meter.throughput()!;
+    expect(tp.queries).toBeGreaterThanOrEqual(SEGMENTS * 3);
+    expect(tp.throughput).toBeGreaterThan(0);
+    expect(meter.throughputError).toBeUndefined();
+  });
+
+  it('RoundMeter: a failing throughput stream keeps the latency and reports the error; latencyOnly times latency alone', async () => {
+    const broken = Object.assign(Object.create(spare) as Engine, { inputs: spare.inputs, infer: async () => { throw new Error('stream down'); } });
+    const meter = new RoundMeter(engine, [broken], 2, settings({ durationMs: 0 }), { inferMs: 0 });
+    await meter.round();
+    await meter.round();
+    expect((meter.throughputError as Error).message).toBe('stream down');
+    expect(meter.throughput()).toBeUndefined();
+    expect(meter.latency().latency.n).toBeGreaterThan(0);
+    const only = new RoundMeter(engine, [broken], 2, settings({ durationMs: 0 }), { latencyOnly: true });
+    await only.round();
+    expect(only.infer()).toBeUndefined();
+    expect(only.throughputError).toBeUndefined();
+    expect(() => new RoundMeter(engine, [], 1, settings()).latency()).toThrow(/before any round/);
   });
 
   it('an aborted signal stops a measurement with ERR_ABORTED', async () => {

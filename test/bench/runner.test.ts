@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runStudy } from '../../lib/bench/runner.js';
 import { STUDY_SCHEMA } from '../../lib/bench/results.js';
+import { SEGMENTS } from '../../lib/bench/measure.js';
 
 const CNN = 'test/fixtures/models/fmnist_cnn.onnx';
 
@@ -43,6 +44,7 @@ describe('runStudy: cells that cannot run are reported with their reason', () =>
 describe('runStudy on the ONNX Runtime backend', () => {
   it('builds each column once, measures accuracy on real Fashion-MNIST, relates cells to base', async () => {
     await import('../../lib/backends/index.js');
+    const steps: string[] = [];
     const results = await runStudy({
       suites: [{ input: 'fmnist-28', models: [CNN], calibration: 'fashion-mnist:train', calibrationCount: 128, accuracy: 'fashion-mnist:test', accuracyCount: 500 }],
       batchSizes: [1, 4],
@@ -52,7 +54,7 @@ describe('runStudy on the ONNX Runtime backend', () => {
       warmupMs: 20,
       durationMs: 50,
       streams: 2,
-    });
+    }, { onProgress: (p) => steps.push(p.current) });
     const get = (column: string, bs: number) => results.cells.find((c) => c.column === column && c.batchSize === bs)!;
     expect(results.cells).toHaveLength(6);
     for (const column of ['base', 'fp32', 'int8']) {
@@ -88,8 +90,35 @@ describe('runStudy on the ONNX Runtime backend', () => {
     }
     expect(get('base', 1).accuracy!.correct).toBe(get('fp32', 4).accuracy!.correct); // same weights, same answers
     expect(get('base', 1).path).toContain('disabled');
+    // Every column is built (and scored) before any is timed; then SEGMENTS rounds, each giving every cell one turn,
+    // batch-major, so cells compared with each other are measured side by side and each cell's noise spans the window.
+    const timed = steps.filter((x) => / round \d+\/\d+$/.test(x));
+    const lastBuild = steps.findLastIndex((x) => /: (calibrating \+ )?building$|: accuracy on /.test(x));
+    expect(lastBuild).toBeLessThan(steps.indexOf(timed[0]!));
+    const turns = [...new Set(timed)];
+    const expected: string[] = [];
+    for (let r = 1; r <= SEGMENTS; r++) for (const bs of [1, 4]) for (const col of ['base', 'fp32', 'int8']) expected.push(`fmnist-28 fmnist_cnn ${col} batch ${bs} round ${r}/${SEGMENTS}`);
+    expect(turns.filter((x) => !x.includes('re-measure'))).toEqual(expected);
+    for (const c of results.cells) expect(c.latencyMs!.n).toBeGreaterThanOrEqual(SEGMENTS);
     expect(get('int8', 1).path).toContain('int8');
     // INT8 from 128 calibration images stays within 2 points of FP32 on these 500 images.
     expect(Math.abs(get('int8', 1).accuracy!.top1 - get('fp32', 1).accuracy!.top1)).toBeLessThan(0.02);
+  });
+});
+
+describe('runStudy: re-measures of unstable cells', () => {
+  it('a cell above maxCv is re-measured in its own rounds, up to remeasures times, and marked UNSTABLE', async () => {
+    await import('../../lib/backends/index.js');
+    const steps: string[] = [];
+    const results = await runStudy(
+      { models: [CNN], input: 'fmnist-28', batchSizes: [2], precisions: ['fp32'], backend: 'onnxruntime', iterations: 10, warmupMs: 0, durationMs: 10, maxCv: 1e-12, remeasures: 2, streams: 1 },
+      { onProgress: (p) => steps.push(p.current) },
+    );
+    const [cell] = results.cells;
+    expect(cell).toMatchObject({ status: 'ok', attempts: 3, unstable: true });
+    for (const k of [1, 2]) expect(steps.filter((x) => x.includes(`(re-measure ${k}) round`))).toHaveLength(SEGMENTS);
+    // The overhead and throughput come from the full rounds, not from the latency-only re-measures.
+    expect(cell!.inferMs!.n).toBeGreaterThanOrEqual(SEGMENTS);
+    expect(cell!.throughput).toBeGreaterThan(0);
   });
 });
