@@ -4,7 +4,7 @@
  * moves (the cell's stated noise). Latency comes from a single-stream run (one query in flight, the backend's own
  * timer); throughput from its own run with several queries in flight (MLPerf's Offline scenario).
  */
-import { syntheticFeed } from '../backends/onnxruntime/engine.js';
+import { syntheticFeed } from '../engine/feeds.js';
 import { loadavg } from 'node:os';
 import { TrtnError, isTrtnError } from '../errors.js';
 import { summarize } from '../engine/stats.js';

@@ -6,7 +6,7 @@
  */
 import { TrtnError } from '../errors.js';
 import type { Feeds, TensorData } from '../engine/types.js';
-import { concatRows, sliceRows } from '../backends/onnxruntime/engine.js';
+import { concatRows, sliceRows } from '../engine/feeds.js';
 
 /** Runs one batch: an engine instance's infer(). */
 export type BatchRunner = (feeds: Feeds) => Promise<Record<string, TensorData>>;

@@ -7,7 +7,7 @@ import { loadEngine } from '../engine/api.js';
 import { summarize } from '../engine/stats.js';
 import { is, invalid } from '../engine/options.js';
 import type { Feeds, LatencyStats } from '../engine/types.js';
-import { syntheticFeed } from '../backends/onnxruntime/engine.js';
+import { syntheticFeed } from '../engine/feeds.js';
 
 export interface EndpointPerfOptions {
   batchSizes: number[];

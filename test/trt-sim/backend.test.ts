@@ -45,6 +45,30 @@ describe.each(PERSONALITIES)('TensorRT %s (simulated)', (version: Personality) =
     engine.dispose();
   });
 
+  it('bad feeds get the same code and words as on ONNX Runtime (one validation for every backend), naming the tensor', async () => {
+    const trt = await buildEngine(CNN, { precision: 'fp32', backend: 'tensorrt', maxBatch: 4, logger: quiet });
+    const ort = await buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime' });
+    const good = { data: images(2, 1), dims: [2, 1, 28, 28], dtype: 'float32' as const };
+    const bad = [
+      {},
+      { input: { ...good, dtype: 'int32' as const } },
+      { input: { ...good, data: new Float64Array(2 * 784) } },
+      { input: { ...good, dims: [2, 1, 28, 27] } },
+      { input: { ...good, dims: [3, 1, 28, 28] } },
+      { input: good, extra: good },
+    ];
+    for (const feeds of bad) {
+      const [a, b] = await Promise.all([trt, ort].map((e) => e.infer(feeds as never).then(() => undefined, (err: TrtnError) => err)));
+      expect(a).toBeInstanceOf(TrtnError);
+      // Word for word, but for how the shape names its dynamic batch (the ONNX dim_param 'batch'; TensorRT's -1).
+      const words = (e: TrtnError) => ({ code: e.code, message: e.message.replace(/\[(batch|-1),/, '[N,') });
+      expect(words(a!)).toEqual(words(b!));
+      expect(a!.message).toMatch(/'(input|extra)'/);
+    }
+    trt.dispose();
+    ort.dispose();
+  });
+
   it('takes the network\'s own input name and a fixed batch as the model has them', async () => {
     const engine = await buildEngine(cnnVariant({ inputName: 'x', batch: 2 }), { precision: 'fp32', backend: 'tensorrt', logger: quiet });
     expect(engine.inputs[0]!.shape).toEqual([2, 1, 28, 28]);

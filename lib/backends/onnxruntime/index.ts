@@ -22,7 +22,8 @@ import { modelIO, OnnxRuntimeEngine } from './engine.js';
 import { resolveOrt, SessionInitError, WorkerSession, type OrtSessionOptions } from './session.js';
 import './statistics.js'; // calibration's statistics host
 
-export { OnnxRuntimeEngine, validateFeeds, modelIO } from './engine.js';
+export { OnnxRuntimeEngine, modelIO } from './engine.js';
+export { validateFeeds } from '../../engine/feeds.js';
 export { WorkerSession, type OrtSessionOptions } from './session.js';
 
 async function readSource(source: ModelSource): Promise<{ bytes: Uint8Array; file: string }> {

@@ -13,7 +13,7 @@ import type {
 } from '../../engine/types.js';
 import { dtypeOfProtocol, SERVED_DTYPES } from '../../serve/dtypes.js';
 import { BINARY_HEADER, decodeInferResponse, encodeInferRequest } from '../../serve/protocol.js';
-import { benchmarkSettings, inferInChunks, syntheticFeed, validateFeeds } from '../onnxruntime/engine.js';
+import { benchmarkSettings, inferInChunks, syntheticFeed, validateFeeds } from '../../engine/feeds.js';
 
 const MODEL_URL = /^(https?:\/\/[^/?#]+)\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/?$/;
 

@@ -6,6 +6,7 @@ import type {
 } from '../../engine/types.js';
 import { awaitNativeJob } from '../../native/bridge.js';
 import { latencyStats } from '../../engine/stats.js';
+import { validateFeeds } from '../../engine/feeds.js';
 import type { EngineHandle, NativeEngineInfo, NativeTensorInfo, NativeTensorOut, TrtAddon } from './native.js';
 
 // Only the dtypes TensorRT carries (backend.ts declares them; buildEngine refuses the others before any work).
@@ -98,19 +99,13 @@ export class TensorRtEngine implements Engine {
     return p;
   }
 
-  /** Validate feeds against the engine's inputs; returns the rows (first dim) they carry. */
+  /** Feeds checked as every backend checks them (engine/feeds.ts); returns the rows (first dim) they share. */
   private validateFeeds(feeds: Feeds): number {
-    if (typeof feeds !== 'object' || feeds === null) throw new TrtnError('ERR_INVALID_ARG', 'feeds must be an object keyed by input name');
+    validateFeeds(feeds, this.inputs);
     let rows: number | undefined;
     for (const input of this.inputs) {
-      const t = feeds[input.name];
-      if (!t) throw new TrtnError('ERR_INVALID_ARG', `feeds lack input '${input.name}' (inputs: ${this.inputs.map((i) => i.name).join(', ')})`, { tensor: input.name });
-      if (t.dtype !== input.dtype) throw new TrtnError('ERR_DTYPE', `input '${input.name}' is ${t.dtype}, the engine expects ${input.dtype}`, { tensor: input.name });
-      if (t.dims.length !== input.shape.length) throw new TrtnError('ERR_SHAPE', `input '${input.name}' has rank ${t.dims.length} [${t.dims}], the engine expects [${input.shape}]`, { tensor: input.name });
-      input.shape.forEach((d, i) => {
-        if (typeof d === 'number' && d >= 0 && t.dims[i] !== d) throw new TrtnError('ERR_SHAPE', `input '${input.name}' dimension ${i} is ${t.dims[i]}, the engine fixes it at ${d}`, { tensor: input.name });
-      });
-      if (t.data.length !== volume(t.dims)) throw new TrtnError('ERR_SHAPE', `input '${input.name}' has ${t.data.length} elements but dims [${t.dims}] need ${volume(t.dims)}`, { tensor: input.name });
+      const t = feeds[input.name]!;
+      // One optimization profile binds every input's batch dimension together.
       if (rows !== undefined && t.dims[0] !== rows) throw new TrtnError('ERR_SHAPE', `inputs disagree on the batch dimension (${rows} vs ${t.dims[0]} for '${input.name}')`, { tensor: input.name });
       rows = t.dims[0];
     }
