@@ -23,6 +23,7 @@ import { measurePlacement, ortTimer, type MeasuredPlacementOptions, type Placeme
 import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
 import { correctBias, equalizeModel, type BiasCorrectionReport, type EqualizeReport } from '../onnx/equalize.js';
 import { smoothingPairs, smoothModel, type SmoothReport } from '../onnx/smooth.js';
+import { decomposeHardActivationsForInt8, type HardActivationRewrite } from '../onnx/hard-activations.js';
 import { feedInputs, findInitializer } from '../onnx/graph.js';
 import { tensorToFloat32 } from '../onnx/tensor.js';
 import { channelStatistics, readBatches } from './channels.js';
@@ -100,6 +101,8 @@ export interface QuantizeReport {
   methods?: string[];
   equalization?: EqualizeReport;
   smoothing?: SmoothReport;
+  /** HardSwish/HardSigmoid rewritten into ops with int8 kernels (ONNX Runtime; lib/onnx/hard-activations.ts). */
+  hardActivations?: HardActivationRewrite[];
   biasCorrection?: BiasCorrectionReport;
   budget?: BudgetReport;
   /** Warnings (also sent to the build's logger), e.g. an int8 build that kept no Q/DQ. */
@@ -226,6 +229,14 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       work = sm.model;
       extra.smoothing = sm.report;
       methods.push(`smoothing of ${pairs.length} Gemm/MatMul input${pairs.length === 1 ? '' : 's'} (alpha ${smoothAlpha})`);
+    }
+  }
+  if ((options.target ?? 'onnxruntime') === 'onnxruntime') {
+    const hard = decomposeHardActivationsForInt8(work, qdqOptions);
+    if (hard.rewrites.length > 0) {
+      work = hard.model;
+      extra.hardActivations = hard.rewrites;
+      methods.push(`${hard.rewrites.length} HardSwish/HardSigmoid rewritten into int8 Add, Clip and Mul`);
     }
   }
   let placement: PlacementReport | undefined;
