@@ -27,7 +27,7 @@ import { decomposeHardActivationsForInt8, type HardActivationRewrite } from '../
 import { feedInputs, findInitializer } from '../onnx/graph.js';
 import { tensorToFloat32 } from '../onnx/tensor.js';
 import { channelStatistics, readBatches } from './channels.js';
-import { searchAccuracyBudget, type BudgetReport } from './budget.js';
+import { searchAccuracyBudget, type BudgetMetric, type BudgetReport } from './budget.js';
 import type { Batch } from '../data/types.js';
 
 export const DEFAULT_CALIB_SIZE = 512;
@@ -84,14 +84,25 @@ export interface QuantizeOptions {
   signal?: AbortSignal;
 }
 
-export interface AccuracyBudget {
-  /** Labelled data (a held-out split, not the test set) the drop is measured on. */
-  data: DataSource;
-  /** Largest allowed top-1 drop from FP32, as a fraction (0.005 = 0.5 points). */
-  maxDrop: number;
-  /** Images of `data` used (default 2000). */
-  limit?: number;
-}
+/** Top-1 on labelled data, or the caller's metric function (higher is better), may drop at most maxDrop from FP32. */
+export type AccuracyBudget =
+  | {
+      /** Labelled data (a held-out split, not the test set) the drop is measured on. */
+      data: DataSource;
+      /** Largest allowed top-1 drop from FP32, as a fraction (0.005 = 0.5 points). */
+      maxDrop: number;
+      /** Images of `data` used (default 2000). */
+      limit?: number;
+    }
+  | {
+      /**
+       * Scores a candidate (the FP32 model, then int8 placements), each running in an ONNX Runtime worker with an
+       * Engine's infer(); higher is better. A throw or a non-finite result fails the build with ERR_CALIB_DATA.
+       */
+      metric: BudgetMetric;
+      /** Largest allowed drop of the metric from its FP32 value, in the metric's units. */
+      maxDrop: number;
+    };
 
 export interface QuantizeReport {
   precision: 'int8' | 'fp16';
@@ -312,7 +323,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   await scalesFor(planned, plan);
   if (options.accuracyBudget) {
     const budget = options.accuracyBudget;
-    const budgetBatches = await readBatches(budget.data, inputName, batchSize, budget.limit ?? 2000, options.signal);
+    const budgetBatches = 'metric' in budget ? [] : await readBatches(budget.data, inputName, batchSize, budget.limit ?? 2000, options.signal);
     const timer = ortTimer(work, options.measure?.batchSize ?? batchSize, options.intraOpThreads, 10);
     const build = async (floatNodes: readonly string[]): Promise<OnnxModel> => {
       const p = await prepare(floatNodes);
@@ -324,6 +335,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       build,
       candidates: plan.report.quantized.filter((e) => work.graph.nodes.some((n) => n.name === e.node)),
       batches: budgetBatches,
+      ...('metric' in budget ? { metric: budget.metric } : {}),
       maxDrop: budget.maxDrop,
       intraOpThreads: options.intraOpThreads,
       time: async (m) => {
@@ -343,7 +355,8 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       ({ model: planned, plan, biasCorrection } = await prepare([]));
       await scalesFor(planned, plan);
     }
-    methods.push(`accuracy budget ${(budget.maxDrop * 100).toFixed(2)} pt: ${searched.floatNodes.length} layer${searched.floatNodes.length === 1 ? '' : 's'} kept float${searched.report.met ? '' : ' (budget not met)'}`);
+    const allowed = 'metric' in budget ? `metric drop ${+budget.maxDrop.toPrecision(3)}` : `${(budget.maxDrop * 100).toFixed(2)} pt`;
+    methods.push(`accuracy budget ${allowed}: ${searched.floatNodes.length} layer${searched.floatNodes.length === 1 ? '' : 's'} kept float${searched.report.met ? '' : ' (budget not met)'}`);
   }
   if (biasCorrection && biasCorrection.corrected.length > 0) {
     extra.biasCorrection = biasCorrection;
