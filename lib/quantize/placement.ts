@@ -59,6 +59,12 @@ export interface PlacementDecision {
   reason?: string;
   /** The measured margin that decided: per round, float time / int8 time (> 1: int8 faster that round). */
   floatOverInt8: number[];
+  /**
+   * 'measured': every round beyond the margin on the side chosen. 'within noise': the rounds did not agree beyond
+   * the margin, and the fixed rule chose (a region stays int8, as the rules placement has it; the whole-model check
+   * falls to float, never slower than FP32), so repeated builds on a quiet machine give the same placement.
+   */
+  decidedBy: 'measured' | 'within noise';
 }
 
 export interface PlacementReport {
@@ -284,7 +290,7 @@ export async function measurePlacement(
       const cand = await open(trialKey, modelFor(plan), true);
       const r = await compare(cur, cand);
       if (r.faster) {
-        decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios });
+        decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, decidedBy: 'measured' });
         await release(currentKey);
         current = trial;
         currentKey = trialKey;
@@ -292,7 +298,7 @@ export async function measurePlacement(
         chosenMs = r.bMs;
         int8InARow = 0;
       } else {
-        decisions.push({ node: region.node, opType: region.opType, choice: 'int8', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios });
+        decisions.push({ node: region.node, opType: region.opType, choice: 'int8', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, decidedBy: r.slower ? 'measured' : 'within noise' });
         await release(trialKey);
         int8InARow++;
       }
@@ -306,7 +312,7 @@ export async function measurePlacement(
       if (r.faster) chosenMs = r.bMs;
       else {
         confirmation = `not confirmed against the rules placement (${r.bMs.toFixed(2)} ms vs ${r.aMs.toFixed(2)} ms): rules kept`;
-        for (const d of decisions) if (d.choice === 'float') d.choice = 'int8';
+        for (const d of decisions) if (d.choice === 'float') Object.assign(d, { choice: 'int8', decidedBy: 'within noise' });
         await release(currentKey);
         current = [];
         currentKey = keyOf(current);
@@ -329,8 +335,9 @@ export async function measurePlacement(
         allFloatNote = `int8 not measured faster than float for the whole model in every round: ${r.aMs.toFixed(2)} ms with int8 regions vs ${r.bMs.toFixed(2)} ms all float (${setting})`;
         for (const region of rest) {
           const d = decisions.find((x) => x.node === region.node);
-          if (d) Object.assign(d, { choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason: allFloatNote });
-          else decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason: allFloatNote });
+          const decided = { choice: 'float' as const, int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason: allFloatNote, decidedBy: r.faster ? ('measured' as const) : ('within noise' as const) };
+          if (d) Object.assign(d, decided);
+          else decisions.push({ node: region.node, opType: region.opType, ...decided });
         }
         for (let i = unmeasured.length - 1; i >= 0; i--) if (rest.some((x) => x.node === unmeasured[i]!.node)) unmeasured.splice(i, 1);
         current = all;
