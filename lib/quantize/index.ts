@@ -242,6 +242,8 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       methods.push(`smoothing of ${pairs.length} Gemm/MatMul input${pairs.length === 1 ? '' : 's'} (alpha ${smoothAlpha})`);
     }
   }
+  // the float model as given (BatchNorm folded, exactly rescaled): FP32's speed, and the model when nothing stays int8
+  const floatModel = work;
   if ((options.target ?? 'onnxruntime') === 'onnxruntime') {
     const hard = decomposeHardActivationsForInt8(work, qdqOptions);
     if (hard.rewrites.length > 0) {
@@ -256,6 +258,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       batchSize: options.batchSize,
       intraOpThreads: options.intraOpThreads,
       ...(placementMode === 'auto' ? { searchBelowSpeedup: 1.1, budgetSeconds: 60 } : {}),
+      ...(work !== floatModel ? { reference: floatModel } : {}),
       ...options.measure,
       signal: options.signal,
       // with scales from a cache, only placements the cache covers
@@ -398,7 +401,8 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     ...(warnings.length ? { warnings } : {}),
     path,
   };
-  return { model: qdq.quantized.length === 0 ? stripQdqMetadata(quantized) : quantized, scales, report };
+  // with nothing on int8, the rewrites for int8 kernels (HardSwish decomposed) are dropped: the float model as given
+  return { model: qdq.quantized.length === 0 ? stripQdqMetadata(work !== floatModel ? floatModel : quantized) : quantized, scales, report };
 }
 
 /** Whether the model already carries quantization (a QAT export or another tool's PTQ). */

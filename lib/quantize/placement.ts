@@ -46,6 +46,11 @@ export interface MeasuredPlacementOptions {
    * (placement 'auto' passes 1.1); default: always search.
    */
   searchBelowSpeedup?: number;
+  /**
+   * The FP32 model to time against, and the all-float placement, when `model` was rewritten for int8 in a way that
+   * is slower in float (HardSwish decomposed into four ops ORT does not fuse into a float Conv); default `model`.
+   */
+  reference?: OnnxModel;
 }
 
 export interface PlacementDecision {
@@ -261,7 +266,7 @@ export async function measurePlacement(
   const unmeasured: PlacementReport['unmeasured'] = regions.filter((r) => !named.includes(r)).map((r) => ({ node: r.node, reason: 'the node has no name to exclude it by' }));
 
   try {
-    const fp32 = await open('fp32', model, false);
+    const fp32 = await open('fp32', options.reference ?? model, false);
     let current: string[] = [];
     let currentKey = keyOf(current);
     let cur = await open(currentKey, modelFor(rules), true);
@@ -328,7 +333,7 @@ export async function measurePlacement(
     let allFloatOverInt8: number[] | undefined;
     if (!skipSearch && rest.length > 0 && current.length + rest.length === regions.length) {
       const all = [...current, ...rest.map((r) => r.node)];
-      const cand = await open(keyOf(all), modelFor(planFor(all)), true);
+      const cand = options.reference ? fp32 : await open(keyOf(all), modelFor(planFor(all)), true);
       const r = await compare(cur, cand);
       allFloatOverInt8 = r.ratios;
       if (!r.slower) {

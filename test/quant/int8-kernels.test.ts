@@ -11,6 +11,7 @@ import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdq } from '../../lib/onnx/qdq.
 import { efficientnetB0, mobilenetV3Small } from '../../lib/models/index.js';
 import { synthetic } from '../../lib/data/index.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
+import type { PlacementTimer } from '../../lib/quantize/placement.js';
 import '../../lib/backends/onnxruntime/index.js';
 import { model, seeded, weight } from './helpers.js';
 
@@ -163,3 +164,25 @@ describe('MobileNetV3-Small and EfficientNet-B0 quantized for ONNX Runtime run t
   }
 });
 
+
+describe('measured placement on a model with rewritten HardSwish', () => {
+  it('times FP32 as given (HardSwish whole, which ORT fuses into the float Conv) and returns it when nothing stays int8', { timeout: 120_000 }, async () => {
+    const shape: [number, number, number] = [3, 32, 32];
+    const fp32 = mobilenetV3Small({ inputShape: shape, classes: 10, seed: 1 });
+    const opened: { hardSwish: number; quantize: number }[] = [];
+    // a timer where any Q/DQ costs: the int8 placements all lose to float
+    const timer: PlacementTimer = async (candidate) => {
+      const count = (op: string) => candidate.graph.nodes.filter((n) => n.opType === op).length;
+      opened.push({ hardSwish: count('HardSwish'), quantize: count('QuantizeLinear') });
+      const ms = count('QuantizeLinear') > 0 ? 2 : 1;
+      return { time: async () => ms, release: async () => {} };
+    };
+    const q = await quantizeModel(fp32, { precision: 'int8', data: synthetic({ shape, count: 8, seed: 2, distribution: 'normal' }), calibSize: 8, batchSize: 8, placement: 'measured', measure: { timer, rounds: 1, patience: 2, budgetSeconds: 30 } });
+    // the first model timed is the FP32 reference: every HardSwish whole, no Q/DQ
+    expect(opened[0]).toEqual({ hardSwish: 19, quantize: 0 });
+    expect(opened.slice(1).every((o) => o.hardSwish <= 1 && o.quantize > 0)).toBe(true);
+    expect(q.report.path).toMatch(/^fp32 \(int8 requested, no layer kept on int8/);
+    expect(q.model.graph.nodes.filter((n) => n.opType === 'HardSwish')).toHaveLength(19);
+    expect(q.model.graph.nodes.some((n) => n.opType === 'QuantizeLinear' || n.opType === 'Clip')).toBe(false);
+  });
+});
