@@ -276,7 +276,7 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
       report.quantized.push({ node: name, opType: op, weightAxis: weightAxis(node) });
       continue;
     }
-    const dataInputs = node.inputs.filter((t) => t !== '' && !inits.has(t) && ((op !== 'Reshape' && op !== 'Split') || t === node.inputs[0]));
+    const dataInputs = node.inputs.filter((t) => t !== '' && !inits.has(t) && (op !== 'Reshape' || t === node.inputs[0]));
     const allQuantized = dataInputs.length > 0 && dataInputs.every((t) => quantizedTensors.has(t));
     const out = node.outputs[0] ?? '';
     const reluLike = op === 'Relu' || isRelu6(graph, node);
@@ -298,8 +298,7 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
     }
     const floatConstants = node.inputs.filter((t) => inits.get(t)?.dataType === DataType.FLOAT);
     const ownScale = OWN_SCALE_OPS.has(op) || (ort && ORT_OWN_SCALE_OPS.has(op));
-    // ONNX Runtime runs a Split whose outputs keep its input's scale on int8 (ShuffleNet's channel split)
-    const sameScale = SAME_SCALE_OPS.has(op) || (ort && op === 'Split');
+    const sameScale = SAME_SCALE_OPS.has(op);
     if (ort && ownScale && floatConstants.length > 0 && !ORT_CONSTANT_OPERAND_OPS.has(op)) {
       fl(`${op} with a constant operand has no int8 kernel`);
       continue;
@@ -309,16 +308,14 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
         fl(dataInputs.length > 1 ? 'not every input is quantized' : 'its input is float');
         continue;
       }
-      if (node.outputs.some((o) => graphOutputs.has(o))) {
+      if (graphOutputs.has(out)) {
         fl('its output is a graph output (kept float)');
         continue;
       }
       if (sameScale) {
-        for (const o of op === 'Split' ? node.outputs : [out]) {
-          mark(o, scaleSource.get(node.inputs[0]!)!);
-          const f = scaleFactor.get(node.inputs[0]!);
-          if (f !== undefined) scaleFactor.set(o, f);
-        }
+        mark(out, scaleSource.get(node.inputs[0]!)!);
+        const f = scaleFactor.get(node.inputs[0]!);
+        if (f !== undefined) scaleFactor.set(out, f);
       } else mark(out);
       if (op === 'Sigmoid') fixedAmax.set(out, 1);
       if (reluLike) {
