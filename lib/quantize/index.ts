@@ -18,7 +18,7 @@ import { foldBatchNormDetailed } from '../onnx/fold.js';
 import { simplifyUnitMaps, type Simplification } from '../onnx/simplify.js';
 import { loadModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
-import { insertQdq, ORT_DISABLED_OPTIMIZERS_KEY, planQdqForTarget, quantizeWeightPerChannel, type QdqOptions, type QdqPlan, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
+import { insertQdq, ORT_DISABLED_OPTIMIZERS_KEY, planQdq, planQdqForTarget, quantizeWeightPerChannel, type QdqOptions, type QdqPlan, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
 import { measurePlacement, ortTimer, type MeasuredPlacementOptions, type PlacementReport } from './placement.js';
 import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
 import { correctBias, equalizeModel, type BiasCorrectionReport, type EqualizeReport } from '../onnx/equalize.js';
@@ -376,7 +376,15 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       throw new TrtnError('ERR_CALIB_CACHE', `cannot write calibration cache '${options.cache}': ${(err as Error).message}`, { file: options.cache });
     }
   }
-  const { model: quantized, report: qdq } = insertQdq(planned, scales, { ...qdqOptions, plan });
+  let { model: quantized, report: qdq } = insertQdq(planned, scales, { ...qdqOptions, plan });
+  if (qdq.quantized.length === 0 && work !== floatModel) {
+    // nothing on int8: the rewrites for int8 kernels (HardSwish decomposed) are dropped, the float model as given kept
+    quantized = floatModel;
+    qdq = planQdq(floatModel, qdqOptions).report;
+    delete extra.hardActivations;
+    const rewritten = methods.findIndex((m) => m.includes('HardSwish/HardSigmoid rewritten'));
+    if (rewritten >= 0) methods.splice(rewritten, 1);
+  }
   const floatRegions = placement ? placement.decisions.filter((d) => d.choice === 'float').length : 0;
   const scaleSource = cached ? `scales from calibration cache ${cached.calibrator}` : `${algorithm}, ${calibImages} images`;
   let path = `qdq-int8 (${scaleSource}${methods.length ? `; ${methods.join(', ')}` : ''})${placement ? ` [${placement.mode} placement: ${floatRegions} of ${qdq.quantized.length + floatRegions} regions float]` : ''}`;
@@ -401,8 +409,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     ...(warnings.length ? { warnings } : {}),
     path,
   };
-  // with nothing on int8, the rewrites for int8 kernels (HardSwish decomposed) are dropped: the float model as given
-  return { model: qdq.quantized.length === 0 ? stripQdqMetadata(work !== floatModel ? floatModel : quantized) : quantized, scales, report };
+  return { model: qdq.quantized.length === 0 ? stripQdqMetadata(quantized) : quantized, scales, report };
 }
 
 /** Whether the model already carries quantization (a QAT export or another tool's PTQ). */

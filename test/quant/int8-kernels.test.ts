@@ -184,5 +184,9 @@ describe('measured placement on a model with rewritten HardSwish', () => {
     expect(q.report.path).toMatch(/^fp32 \(int8 requested, no layer kept on int8/);
     expect(q.model.graph.nodes.filter((n) => n.opType === 'HardSwish')).toHaveLength(19);
     expect(q.model.graph.nodes.some((n) => n.opType === 'QuantizeLinear' || n.opType === 'Clip')).toBe(false);
+    // and the report describes that model: no rewrite listed, each HardSwish float as itself
+    expect(q.report.hardActivations).toBeUndefined();
+    expect(q.report.qdq!.float.filter((e) => e.opType === 'HardSwish')).toHaveLength(19);
+    expect(q.report.qdq!.float.some((e) => e.opType === 'Clip')).toBe(false);
   });
 });
