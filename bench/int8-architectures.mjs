@@ -74,7 +74,10 @@ for (const name of models) {
     const key = `${e.opType}: ${e.reason}`;
     floatOps[key] = (floatOps[key] ?? 0) + 1;
   }
-  const row = { model: name, inputShape: shape, path: q.report.path, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), latency, floatOps, quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
+  const p = q.report.placement;
+  // the measured margins that decided ('auto'/'measured'): per round FP32 / rules-placement time, all-float / int8
+  const decided = p ? { summary: p.summary, fp32OverRules: p.fp32OverRules, allFloatOverInt8: p.allFloatOverInt8, regionsWithinNoise: p.decisions.filter((d) => d.decidedBy === 'within noise').length, regionsMeasured: p.decisions.filter((d) => d.decidedBy === 'measured').length } : undefined;
+  const row = { model: name, inputShape: shape, path: q.report.path, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), latency, floatOps, ...(decided ? { placement: decided } : {}), quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
   rows.push(row);
   console.log(`${name.padEnd(19)} cos ${row.cosine.toFixed(4)}  b8 ${latency[8].fp32Ms} -> ${latency[8].int8Ms} ms (${latency[8].speedup}x)  b64 ${latency[64].fp32Ms} -> ${latency[64].int8Ms} ms (${latency[64].speedup}x)  [${row.quantizedLayers} int8 layers; load ${row.loadavg1m.toFixed(1)}]`);
   for (const [k, v] of Object.entries(floatOps)) console.log(`${''.padEnd(21)}float: ${v} x ${k}`);
@@ -82,7 +85,7 @@ for (const name of models) {
 const result = {
   bench: 'int8-architectures',
   date: new Date().toISOString(),
-  conditions: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavgAtStart1m: loadStart, loadavg1m: loadavg()[0], threads, iterations, rounds, placement, note: 'shared 2-core machine loaded by other jobs: latencies are perturbed; FP32 and INT8 alternate so load hits both alike' },
+  conditions: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavgAtStart1m: loadStart, loadavg1m: loadavg()[0], threads, iterations, rounds, placement, note: 'shared 2-core machine: timed runs hold /tmp/trtn-bench.lock, other untimed work may run beside them (see the load figures); FP32 and INT8 alternate so load hits both alike' },
   rows,
 };
 mkdirSync('bench/results', { recursive: true });

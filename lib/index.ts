@@ -28,7 +28,8 @@ export * from './bench/index.js';
 export * from './calib/index.js';
 export { planQdq, insertQdq, weightAxis, QDQ_COMPUTE_OPS, ORT_DISABLED_OPTIMIZERS_KEY, type QdqOptions, type QdqReport, type QdqPlan, type QdqTarget } from './onnx/qdq.js';
 export { convertToFp16, type Fp16Options, type Fp16Report } from './onnx/fp16.js';
-export { quantizeModel, DEFAULT_CALIB_SIZE, type QuantizeOptions, type QuantizeResult, type QuantizeReport } from './quantize/index.js';
+export { quantizeModel, DEFAULT_CALIB_SIZE, type QuantizeOptions, type QuantizeResult, type QuantizeReport, type AccuracyBudget } from './quantize/index.js';
+export type { BudgetMetric, BudgetCandidate, BudgetReport } from './quantize/budget.js';
 export { measurePlacement, ortTimer, type MeasuredPlacementOptions, type PlacementReport, type PlacementDecision, type PlacementTimer, type PlacementTiming } from './quantize/placement.js';
 
 // Backend specifics users may inspect.

@@ -1,5 +1,6 @@
 import { TrtnError } from '../errors.js';
 import type { BackendName, Logger, Precision, Progress } from './types.js';
+import type { AccuracyBudget } from '../quantize/index.js';
 import type { DataSource } from '../data/types.js';
 
 export type CalibAlgorithm = 'entropy' | 'minmax' | 'percentile' | 'legacy-entropy';
@@ -22,9 +23,10 @@ export interface CalibOptions {
   biasCorrection?: boolean;
   /**
    * Keep float the fewest layers that hold top-1 on `data` (labelled, held out) within `maxDrop` (a fraction:
-   * 0.005 = 0.5 points) of FP32, found by sensitivity ranking and bisection; `limit` images (default 2000).
+   * 0.005 = 0.5 points) of FP32, found by sensitivity ranking and bisection; `limit` images (default 2000). Or
+   * `{ metric, maxDrop }`: the caller's async score of a candidate (higher is better) instead of top-1.
    */
-  accuracyBudget?: { data: DataSource; maxDrop: number; limit?: number };
+  accuracyBudget?: AccuracyBudget;
 }
 
 export interface ShapeRange {
@@ -140,10 +142,15 @@ export function validateBuildOptions(options: unknown): BuildOptions & { workspa
     if (c.smooth !== undefined && c.smooth !== false && !(typeof c.smooth === 'number' && c.smooth > 0 && c.smooth < 1)) throw invalid('calib.smooth', 'a number in (0, 1) or false', c.smooth);
     if (c.accuracyBudget !== undefined) {
       const b = c.accuracyBudget;
-      if (!is.object(b)) throw invalid('calib.accuracyBudget', '{ data, maxDrop }', b);
-      if (b.data === undefined || b.data === null) throw invalid('calib.accuracyBudget.data', 'a labelled Dataset or iterable of batches', b.data);
-      if (!(typeof b.maxDrop === 'number' && b.maxDrop >= 0 && b.maxDrop < 1)) throw invalid('calib.accuracyBudget.maxDrop', 'a fraction in [0, 1) (0.005 = 0.5 points)', b.maxDrop);
-      if (b.limit !== undefined && !is.posInt(b.limit)) throw invalid('calib.accuracyBudget.limit', 'a positive integer', b.limit);
+      if (!is.object(b)) throw invalid('calib.accuracyBudget', '{ data, maxDrop } or { metric, maxDrop }', b);
+      if ('metric' in b) {
+        if (typeof b.metric !== 'function') throw invalid('calib.accuracyBudget.metric', 'an async function (candidate) => number, higher is better', b.metric);
+        if (!(typeof b.maxDrop === 'number' && Number.isFinite(b.maxDrop) && b.maxDrop >= 0)) throw invalid('calib.accuracyBudget.maxDrop', 'a finite number >= 0 (in the metric\'s units)', b.maxDrop);
+      } else {
+        if (b.data === undefined || b.data === null) throw invalid('calib.accuracyBudget.data', 'a labelled Dataset or iterable of batches (or give metric instead)', b.data);
+        if (!(typeof b.maxDrop === 'number' && b.maxDrop >= 0 && b.maxDrop < 1)) throw invalid('calib.accuracyBudget.maxDrop', 'a fraction in [0, 1) (0.005 = 0.5 points)', b.maxDrop);
+        if (b.limit !== undefined && !is.posInt(b.limit)) throw invalid('calib.accuracyBudget.limit', 'a positive integer', b.limit);
+      }
     }
   }
   // int8 without calib is checked by each backend where the model is known: a model that already carries Q/DQ needs none.

@@ -112,6 +112,18 @@ export interface QdqPlan {
    * tensors). For ONNX Runtime they are stored as uint8 with zero point 0 over [0, amax] (see the module comment).
    */
   nonNegative: Set<string>;
+  /**
+   * Scale sources whose range is known from the op, not calibrated (not in `calibrate`): tensor -> amax. A Sigmoid
+   * output is [0, 1]; the Clip of a decomposed HardSigmoid is [0, 1/alpha] (a gate must reach 0 and 1 exactly).
+   */
+  fixedAmax?: Map<string, number>;
+  /**
+   * Tensor -> factor of its dequantization scale over its source's scale (ONNX Runtime): the output of a Mul by a
+   * positive scalar constant reads its input's int8 data with the scale times the constant, and the Mul is removed.
+   */
+  scaleFactor?: Map<string, number>;
+  /** Nodes (labels) removed by folding them into a dequantization scale, each with the tensor it reads. */
+  folded?: Map<string, string>;
   report: QdqReport;
 }
 
@@ -120,6 +132,13 @@ export const QDQ_COMPUTE_OPS = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'] as co
 const SAME_SCALE_OPS = new Set(['MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze']);
 /** Ops with their own output scale that run on int8 when their inputs are quantized. */
 const OWN_SCALE_OPS = new Set(['AveragePool', 'GlobalAveragePool', 'Add', 'Concat']);
+/**
+ * ONNX Runtime only: ops fused into com.microsoft QLinearSigmoid / QLinearMul when their inputs are quantized (Mul
+ * of two activations: SiLU's x * Sigmoid(x), squeeze-excitation's x * gate, HardSwish's x * HardSigmoid(x)).
+ */
+const ORT_OWN_SCALE_OPS = new Set(['Sigmoid', 'Mul']);
+/** Ops with a float constant operand that ONNX Runtime runs on int8 with the constant quantized (QLinearAdd/Mul). */
+const ORT_CONSTANT_OPERAND_OPS = new Set(['Add', 'Mul']);
 
 /**
  * Clip with constant bounds min 0 and max > 0 (Relu6 and kin): handled as a Relu. Its output is calibrated (amax at
@@ -127,14 +146,19 @@ const OWN_SCALE_OPS = new Set(['AveragePool', 'GlobalAveragePool', 'Add', 'Conca
  * the Clip (the Q's range lies inside [min, max]) and fuses the producer with the Q: Relu6 costs nothing.
  */
 function isRelu6(graph: OnnxModel['graph'], node: OnnxNode): boolean {
-  if (node.opType !== 'Clip' || !isDefaultDomain(node)) return false;
+  return relu6Max(graph, node) !== undefined;
+}
+
+/** The upper bound of a Clip(0, max) with constant bounds (isRelu6), else undefined. */
+function relu6Max(graph: OnnxModel['graph'], node: OnnxNode): number | undefined {
+  if (node.opType !== 'Clip' || !isDefaultDomain(node)) return undefined;
   const bound = (i: number): number | undefined => {
     const t = findInitializer(graph, node.inputs[i] ?? '');
     return t && t.dataType === DataType.FLOAT && t.dims.every((d) => d === 1) ? tensorToFloat32(t)[0] : undefined;
   };
   const lo = bound(1);
   const hi = bound(2);
-  return lo === 0 && hi !== undefined && hi > 0;
+  return lo === 0 && hi !== undefined && hi > 0 ? hi : undefined;
 }
 
 function label(node: OnnxNode, index: number): string {
@@ -180,6 +204,17 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
   const report: QdqReport = { quantized: [], int8: [], float: [], activations: [] };
   const quantizedTensors = new Set<string>();
   const scaleSource = new Map<string, string>();
+  const ort = target === 'onnxruntime';
+  const fixedAmax = new Map<string, number>();
+  const scaleFactor = new Map<string, number>();
+  const folded = new Map<string, string>();
+  /** A positive scalar float constant (a Mul folded into a dequantization scale). */
+  const positiveScalar = (t: string): number | undefined => {
+    const c = inits.get(t);
+    if (!c || c.dataType !== DataType.FLOAT || !c.dims.every((d) => d === 1)) return undefined;
+    const v = tensorToFloat32(c)[0]!;
+    return v > 0 && Number.isFinite(v) ? v : undefined;
+  };
   // A tensor is quantizable when it is float: a float graph input or produced by a node (initializers are weights).
   const isActivation = (t: string): boolean => t !== '' && !inits.has(t) && (floatInputs.has(t) || producers.has(t));
   const mark = (t: string, source: string = t): void => {
@@ -245,7 +280,30 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
     const allQuantized = dataInputs.length > 0 && dataInputs.every((t) => quantizedTensors.has(t));
     const out = node.outputs[0] ?? '';
     const reluLike = op === 'Relu' || isRelu6(graph, node);
-    if (reluLike || SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op)) {
+    // ONNX Runtime: x * c with c a positive scalar constant is x's int8 data with c times its scale (no op at all).
+    if (ort && op === 'Mul' && allQuantized && dataInputs.length === 1 && node.inputs.length === 2 && !graphOutputs.has(out)) {
+      const x = dataInputs[0]!;
+      const c = positiveScalar(node.inputs.find((t) => t !== x) ?? '');
+      if (c !== undefined) {
+        mark(out, scaleSource.get(x)!);
+        scaleFactor.set(out, c * (scaleFactor.get(x) ?? 1));
+        // A scaled Clip(0, max) is a gate (a decomposed HardSigmoid): its whole range, so 0 and 1 are exact.
+        const clip = producers.get(x)?.node;
+        const max = clip ? relu6Max(graph, clip) : undefined;
+        if (max !== undefined && scaleSource.get(x) === x) fixedAmax.set(x, max);
+        folded.set(name, x);
+        report.int8.push({ node: name, opType: op });
+        continue;
+      }
+    }
+    const floatConstants = node.inputs.filter((t) => inits.get(t)?.dataType === DataType.FLOAT);
+    const ownScale = OWN_SCALE_OPS.has(op) || (ort && ORT_OWN_SCALE_OPS.has(op));
+    const sameScale = SAME_SCALE_OPS.has(op);
+    if (ort && ownScale && floatConstants.length > 0 && !ORT_CONSTANT_OPERAND_OPS.has(op)) {
+      fl(`${op} with a constant operand has no int8 kernel`);
+      continue;
+    }
+    if (reluLike || sameScale || ownScale) {
       if (!allQuantized) {
         fl(dataInputs.length > 1 ? 'not every input is quantized' : 'its input is float');
         continue;
@@ -254,8 +312,12 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
         fl('its output is a graph output (kept float)');
         continue;
       }
-      if (SAME_SCALE_OPS.has(op)) mark(out, scaleSource.get(node.inputs[0]!)!);
-      else mark(out);
+      if (sameScale) {
+        mark(out, scaleSource.get(node.inputs[0]!)!);
+        const f = scaleFactor.get(node.inputs[0]!);
+        if (f !== undefined) scaleFactor.set(out, f);
+      } else mark(out);
+      if (op === 'Sigmoid') fixedAmax.set(out, 1);
       if (reluLike) {
         // When the Relu is the only reader of its input (see the module comment): for TensorRT the producer's output
         // takes the Relu's scale; for ONNX Runtime the producer's output gets no Q/DQ at all (producer -> Relu -> Q,
@@ -283,7 +345,7 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
   const ordered: string[] = [...floatInputs].filter((t) => quantizedTensors.has(t));
   for (const n of nodes) for (const o of n.outputs) if (quantizedTensors.has(o)) ordered.push(o);
   report.activations = ordered;
-  const calibrate = [...new Set(ordered.map((t) => scaleSource.get(t)!))];
+  const calibrate = [...new Set(ordered.map((t) => scaleSource.get(t)!))].filter((t) => !fixedAmax.has(t));
   // Non-negative tensors, in graph order: a Relu output, or an op that cannot create negative values from
   // non-negative inputs. A scale source shared through a same-scale op keeps the property of its source.
   const nonNegative = new Set<string>();
@@ -292,10 +354,14 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
     if (!quantizedTensors.has(out) || !isDefaultDomain(node)) continue;
     const op = node.opType;
     const data = node.inputs.filter((t) => t !== '' && !inits.has(t) && (op !== 'Reshape' || t === node.inputs[0]));
-    if (op === 'Relu' || isRelu6(graph, node) || ((SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op)) && data.length > 0 && data.every((t) => nonNegative.has(t)))) nonNegative.add(out);
+    // a constant operand of Add/Mul must be non-negative too
+    const constantsNonNegative = node.inputs.every((t) => inits.get(t)?.dataType !== DataType.FLOAT || tensorToFloat32(inits.get(t)!).every((v) => v >= 0));
+    const follows = SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op) || (ort && ORT_OWN_SCALE_OPS.has(op));
+    if (op === 'Relu' || op === 'Sigmoid' || isRelu6(graph, node) || (follows && constantsNonNegative && data.length > 0 && data.every((t) => nonNegative.has(t)))) nonNegative.add(out);
   }
-  const nonNegativeSources = new Set(calibrate.filter((t) => nonNegative.has(t)));
-  return { activations: ordered, scaleSource, calibrate, nonNegative: nonNegativeSources, report };
+  const sources = [...new Set(ordered.map((t) => scaleSource.get(t)!))];
+  const nonNegativeSources = new Set(sources.filter((t) => nonNegative.has(t)));
+  return { activations: ordered, scaleSource, calibrate, nonNegative: nonNegativeSources, fixedAmax, scaleFactor, folded, report };
 }
 
 /**
@@ -356,6 +422,11 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
   const reduceRange = options.reduceRange ?? target === 'onnxruntime';
   const plan = options.plan ?? planQdq(model, options);
   const graph = model.graph;
+  const fixedAmax = plan.fixedAmax ?? new Map<string, number>();
+  const scaleFactor = plan.scaleFactor ?? new Map<string, number>();
+  const folded = plan.folded ?? new Map<string, string>();
+  /** int8 scale (amax/127) of a scale source: calibrated, or from the op's known range. */
+  const sourceScale = (t: string): number => (fixedAmax.has(t) ? fixedAmax.get(t)! / 127 : scales.get(t)!);
   for (const t of plan.calibrate) {
     const s = scales.get(t);
     if (s === undefined) throw new TrtnError('ERR_CALIB_CACHE', `no scale for tensor '${t}' (needed by the Q/DQ placement)`, { tensor: t });
@@ -382,13 +453,15 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
   };
   const activationScale = (t: string): { name: string; value: number; zeroPoint: string } => {
     const source = plan.scaleSource.get(t) ?? t;
+    const factor = scaleFactor.get(t) ?? 1;
     const unsigned = target === 'onnxruntime' && plan.nonNegative.has(source);
     // Calibrated scales are amax/127; a uint8 zero-point-0 tensor spreads [0, amax] over 255 steps.
-    const value = Math.fround(unsigned ? (scales.get(source)! * 127) / 255 : scales.get(source)!);
-    let name = scaleName.get(source);
+    const value = Math.fround((unsigned ? (sourceScale(source) * 127) / 255 : sourceScale(source)) * factor);
+    const key = factor === 1 ? source : `${source}*${factor}`;
+    let name = scaleName.get(key);
     if (!name) {
-      name = names.next(`${source}_scale`);
-      scaleName.set(source, name);
+      name = names.next(factor === 1 ? `${source}_scale` : `${t}_scale`);
+      scaleName.set(key, name);
       newInits.push(makeTensor(name, new Float32Array([value]), []));
     }
     return { name, value, zeroPoint: zeroPoint(unsigned) };
@@ -411,12 +484,41 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
     return dq;
   };
   const computeNodes = new Set(plan.report.quantized.map((e) => e.node));
+  // ONNX Runtime: float constants of Add/Mul running on int8 are stored quantized (QLinearAdd/QLinearMul need every
+  // operand behind a DequantizeLinear): symmetric per tensor, zero point 128 (a scalar is exact).
+  const constantOperands = new Set(target === 'onnxruntime' ? plan.report.int8.filter((e) => ORT_CONSTANT_OPERAND_OPS.has(e.opType) && !folded.has(e.node)).map((e) => e.node) : []);
+  const constantQ = new Map<string, [string, string]>();
+  // one DequantizeLinear per reader, as for activations
+  const dequantizedConstant = (t: string, into: OnnxNode[]): string => {
+    let qs = constantQ.get(t);
+    if (!qs) {
+      const c = findInitializer(graph, t)!;
+      const v = tensorToFloat32(c);
+      const amax = v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      const s = Math.fround(amax > 0 ? amax / 127 : 1);
+      const q = Uint8Array.from(v, (x) => 128 + Math.max(-127, Math.min(127, roundHalfEven(x / s))));
+      qs = [names.next(`${t}_quantized`), names.next(`${t}_scale`)];
+      newInits.push(makeTensor(qs[0], q, c.dims), makeTensor(qs[1], new Float32Array([s]), []));
+      constantQ.set(t, qs);
+    }
+    const dq = names.next(`${t}_dequantized`);
+    into.push(makeNode('DequantizeLinear', [qs[0], qs[1], zeroPoint(false)], [dq], { name: names.next(`${t}_DequantizeLinear`) }));
+    return dq;
+  };
   const out: OnnxNode[] = [];
   for (const input of graph.inputs) if (quantized.has(input.name)) out.push(qFor(input.name));
   topologicalSort(graph).forEach((node) => {
     const index = graph.nodes.indexOf(node);
+    const source = folded.get(label(node, index));
+    if (source !== undefined) {
+      // folded into the readers' dequantization scale: they read the input's int8 data
+      qName.set(node.outputs[0]!, qName.get(source)!);
+      return;
+    }
     const readerDq = new Map<string, string>();
+    const withConstants = constantOperands.has(label(node, index));
     let inputs = node.inputs.map((t) => {
+      if (withConstants && findInitializer(graph, t)?.dataType === DataType.FLOAT) return dequantizedConstant(t, out);
       if (!quantized.has(t)) return t;
       let dq = readerDq.get(t);
       if (!dq) readerDq.set(t, (dq = dqFor(t, node, out)));

@@ -8,6 +8,7 @@
  */
 import { TrtnError } from '../errors.js';
 import type { Batch } from '../data/types.js';
+import type { TensorData } from '../engine/types.js';
 import { serializeModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
 import { ORT_DISABLED_OPTIMIZERS } from '../onnx/qdq.js';
@@ -24,10 +25,23 @@ export interface BudgetLayer {
   int8Ms?: number;
 }
 
+/** What a budget metric runs: a model in an ONNX Runtime worker, with an Engine's infer(). */
+export interface BudgetCandidate {
+  infer(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
+  /** false for the FP32 model (the reference), true for a Q/DQ placement. */
+  readonly int8: boolean;
+}
+
+/** A user's quality measure of a candidate, higher is better (e.g. mAP, or the cosine of its outputs to FP32's). */
+export type BudgetMetric = (candidate: BudgetCandidate) => Promise<number> | number;
+
 export interface BudgetReport {
   maxDrop: number;
+  /** 'top1' on labelled data, or the caller's 'metric' function. */
+  measure: 'top1' | 'metric';
+  /** Labelled images scored (0 with a metric function). */
   images: number;
-  /** Top-1 (0..1) on the budget data: FP32, every candidate layer on int8, and the chosen placement. */
+  /** The measure (top-1 as 0..1, or the metric's value): FP32, every candidate layer on int8, the chosen placement. */
   fp32: number;
   int8: number;
   chosen: number;
@@ -65,12 +79,34 @@ export async function top1(model: OnnxModel, batches: readonly Batch[], options:
   return correct / Math.max(1, count);
 }
 
+/** The caller's metric on a model in a worker; a throw or a non-finite value is the caller's error (ERR_CALIB_DATA). */
+async function scoreMetric(metric: BudgetMetric, model: OnnxModel, int8: boolean, intraOpThreads: number | undefined): Promise<number> {
+  const session = await WorkerSession.open(serializeModel(model), {
+    graphOptimization: 'all',
+    ...(intraOpThreads ? { intraOpThreads } : {}),
+    ...(int8 ? { disabledOptimizers: ORT_DISABLED_OPTIMIZERS } : {}),
+  });
+  const which = int8 ? 'an int8 candidate' : 'the FP32 model';
+  let v: number;
+  try {
+    v = await metric({ infer: (feeds) => session.run(feeds), int8 });
+  } catch (err) {
+    throw new TrtnError('ERR_CALIB_DATA', `accuracy budget metric threw on ${which}: ${(err as Error)?.message ?? String(err)}`, {}, { cause: err });
+  } finally {
+    await session.close();
+  }
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TrtnError('ERR_CALIB_DATA', `accuracy budget metric returned ${typeof v === 'number' ? v : JSON.stringify(v) ?? typeof v} on ${which}; it must return a finite number (higher is better)`);
+  return v;
+}
+
 export interface BudgetSearch {
   fp32: OnnxModel;
   /** The int8 model with these candidate nodes kept float (others as placed). */
   build(floatNodes: readonly string[]): Promise<OnnxModel>;
   candidates: readonly { node: string; opType: string }[];
+  /** Labelled batches scored by top-1, unless `metric` is given. */
   batches: readonly Batch[];
+  metric?: BudgetMetric;
   maxDrop: number;
   intraOpThreads?: number;
   /** Median latency (ms) of a model, for the speed cost; omitted: not measured. */
@@ -89,19 +125,20 @@ export async function searchAccuracyBudget(s: BudgetSearch): Promise<{ floatNode
     let v = cache.get(key);
     if (v === undefined) {
       if (s.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'quantization was aborted');
-      v = await top1(await s.build(nodes), s.batches, { intraOpThreads: s.intraOpThreads, int8: true });
+      v = await score(await s.build(nodes), true);
       evaluations++;
       cache.set(key, v);
     }
     return v;
   };
-  const fp32 = await top1(s.fp32, s.batches, { intraOpThreads: s.intraOpThreads });
+  const score = (m: OnnxModel, int8: boolean): Promise<number> => (s.metric ? scoreMetric(s.metric, m, int8, s.intraOpThreads) : top1(m, s.batches, { intraOpThreads: s.intraOpThreads, int8 }));
+  const fp32 = await score(s.fp32, false);
   evaluations++;
   const target = fp32 - s.maxDrop;
   const int8 = await evalFloat([]);
   const done = (floatNodes: string[], chosen: number, kept: BudgetLayer[], ranking: BudgetLayer[]) => ({
     floatNodes,
-    report: { maxDrop: s.maxDrop, images, fp32, int8, chosen, met: chosen >= target - 1e-12, kept, ranking, evaluations, seconds: (performance.now() - t0) / 1000 },
+    report: { maxDrop: s.maxDrop, measure: s.metric ? ('metric' as const) : ('top1' as const), images: s.metric ? 0 : images, fp32, int8, chosen, met: chosen >= target - 1e-12, kept, ranking, evaluations, seconds: (performance.now() - t0) / 1000 },
   });
   if (int8 >= target - 1e-12) return done([], int8, [], []);
   // Sensitivity: each layer alone float. Ties keep graph order.

@@ -18,15 +18,16 @@ import { foldBatchNormDetailed } from '../onnx/fold.js';
 import { simplifyUnitMaps, type Simplification } from '../onnx/simplify.js';
 import { loadModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
-import { insertQdq, ORT_DISABLED_OPTIMIZERS_KEY, planQdqForTarget, quantizeWeightPerChannel, type QdqOptions, type QdqPlan, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
+import { insertQdq, ORT_DISABLED_OPTIMIZERS_KEY, planQdq, planQdqForTarget, quantizeWeightPerChannel, type QdqOptions, type QdqPlan, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
 import { measurePlacement, ortTimer, type MeasuredPlacementOptions, type PlacementReport } from './placement.js';
 import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
 import { correctBias, equalizeModel, type BiasCorrectionReport, type EqualizeReport } from '../onnx/equalize.js';
 import { smoothingPairs, smoothModel, type SmoothReport } from '../onnx/smooth.js';
+import { decomposeHardActivationsForInt8, type HardActivationRewrite } from '../onnx/hard-activations.js';
 import { feedInputs, findInitializer } from '../onnx/graph.js';
 import { tensorToFloat32 } from '../onnx/tensor.js';
 import { channelStatistics, readBatches } from './channels.js';
-import { searchAccuracyBudget, type BudgetReport } from './budget.js';
+import { searchAccuracyBudget, type BudgetMetric, type BudgetReport } from './budget.js';
 import type { Batch } from '../data/types.js';
 
 export const DEFAULT_CALIB_SIZE = 512;
@@ -83,14 +84,25 @@ export interface QuantizeOptions {
   signal?: AbortSignal;
 }
 
-export interface AccuracyBudget {
-  /** Labelled data (a held-out split, not the test set) the drop is measured on. */
-  data: DataSource;
-  /** Largest allowed top-1 drop from FP32, as a fraction (0.005 = 0.5 points). */
-  maxDrop: number;
-  /** Images of `data` used (default 2000). */
-  limit?: number;
-}
+/** Top-1 on labelled data, or the caller's metric function (higher is better), may drop at most maxDrop from FP32. */
+export type AccuracyBudget =
+  | {
+      /** Labelled data (a held-out split, not the test set) the drop is measured on. */
+      data: DataSource;
+      /** Largest allowed top-1 drop from FP32, as a fraction (0.005 = 0.5 points). */
+      maxDrop: number;
+      /** Images of `data` used (default 2000). */
+      limit?: number;
+    }
+  | {
+      /**
+       * Scores a candidate (the FP32 model, then int8 placements), each running in an ONNX Runtime worker with an
+       * Engine's infer(); higher is better. A throw or a non-finite result fails the build with ERR_CALIB_DATA.
+       */
+      metric: BudgetMetric;
+      /** Largest allowed drop of the metric from its FP32 value, in the metric's units. */
+      maxDrop: number;
+    };
 
 export interface QuantizeReport {
   precision: 'int8' | 'fp16';
@@ -100,6 +112,8 @@ export interface QuantizeReport {
   methods?: string[];
   equalization?: EqualizeReport;
   smoothing?: SmoothReport;
+  /** HardSwish/HardSigmoid rewritten into ops with int8 kernels (ONNX Runtime; lib/onnx/hard-activations.ts). */
+  hardActivations?: HardActivationRewrite[];
   biasCorrection?: BiasCorrectionReport;
   budget?: BudgetReport;
   /** Warnings (also sent to the build's logger), e.g. an int8 build that kept no Q/DQ. */
@@ -228,12 +242,23 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       methods.push(`smoothing of ${pairs.length} Gemm/MatMul input${pairs.length === 1 ? '' : 's'} (alpha ${smoothAlpha})`);
     }
   }
+  // the float model as given (BatchNorm folded, exactly rescaled): FP32's speed, and the model when nothing stays int8
+  const floatModel = work;
+  if ((options.target ?? 'onnxruntime') === 'onnxruntime') {
+    const hard = decomposeHardActivationsForInt8(work, qdqOptions);
+    if (hard.rewrites.length > 0) {
+      work = hard.model;
+      extra.hardActivations = hard.rewrites;
+      methods.push(`${hard.rewrites.length} HardSwish/HardSigmoid rewritten into int8 Add, Clip and Mul`);
+    }
+  }
   let placement: PlacementReport | undefined;
   if (placementMode !== 'rules') {
     const measured = await measurePlacement(work, qdqOptions, {
       batchSize: options.batchSize,
       intraOpThreads: options.intraOpThreads,
       ...(placementMode === 'auto' ? { searchBelowSpeedup: 1.1, budgetSeconds: 60 } : {}),
+      ...(work !== floatModel ? { reference: floatModel } : {}),
       ...options.measure,
       signal: options.signal,
       // with scales from a cache, only placements the cache covers
@@ -301,7 +326,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   await scalesFor(planned, plan);
   if (options.accuracyBudget) {
     const budget = options.accuracyBudget;
-    const budgetBatches = await readBatches(budget.data, inputName, batchSize, budget.limit ?? 2000, options.signal);
+    const budgetBatches = 'metric' in budget ? [] : await readBatches(budget.data, inputName, batchSize, budget.limit ?? 2000, options.signal);
     const timer = ortTimer(work, options.measure?.batchSize ?? batchSize, options.intraOpThreads, 10);
     const build = async (floatNodes: readonly string[]): Promise<OnnxModel> => {
       const p = await prepare(floatNodes);
@@ -313,6 +338,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       build,
       candidates: plan.report.quantized.filter((e) => work.graph.nodes.some((n) => n.name === e.node)),
       batches: budgetBatches,
+      ...('metric' in budget ? { metric: budget.metric } : {}),
       maxDrop: budget.maxDrop,
       intraOpThreads: options.intraOpThreads,
       time: async (m) => {
@@ -332,7 +358,8 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       ({ model: planned, plan, biasCorrection } = await prepare([]));
       await scalesFor(planned, plan);
     }
-    methods.push(`accuracy budget ${(budget.maxDrop * 100).toFixed(2)} pt: ${searched.floatNodes.length} layer${searched.floatNodes.length === 1 ? '' : 's'} kept float${searched.report.met ? '' : ' (budget not met)'}`);
+    const allowed = 'metric' in budget ? `metric drop ${+budget.maxDrop.toPrecision(3)}` : `${(budget.maxDrop * 100).toFixed(2)} pt`;
+    methods.push(`accuracy budget ${allowed}: ${searched.floatNodes.length} layer${searched.floatNodes.length === 1 ? '' : 's'} kept float${searched.report.met ? '' : ' (budget not met)'}`);
   }
   if (biasCorrection && biasCorrection.corrected.length > 0) {
     extra.biasCorrection = biasCorrection;
@@ -349,7 +376,15 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       throw new TrtnError('ERR_CALIB_CACHE', `cannot write calibration cache '${options.cache}': ${(err as Error).message}`, { file: options.cache });
     }
   }
-  const { model: quantized, report: qdq } = insertQdq(planned, scales, { ...qdqOptions, plan });
+  let { model: quantized, report: qdq } = insertQdq(planned, scales, { ...qdqOptions, plan });
+  if (qdq.quantized.length === 0 && work !== floatModel) {
+    // nothing on int8: the rewrites for int8 kernels (HardSwish decomposed) are dropped, the float model as given kept
+    quantized = floatModel;
+    qdq = planQdq(floatModel, qdqOptions).report;
+    delete extra.hardActivations;
+    const rewritten = methods.findIndex((m) => m.includes('HardSwish/HardSigmoid rewritten'));
+    if (rewritten >= 0) methods.splice(rewritten, 1);
+  }
   const floatRegions = placement ? placement.decisions.filter((d) => d.choice === 'float').length : 0;
   const scaleSource = cached ? `scales from calibration cache ${cached.calibrator}` : `${algorithm}, ${calibImages} images`;
   let path = `qdq-int8 (${scaleSource}${methods.length ? `; ${methods.join(', ')}` : ''})${placement ? ` [${placement.mode} placement: ${floatRegions} of ${qdq.quantized.length + floatRegions} regions float]` : ''}`;

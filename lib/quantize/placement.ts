@@ -46,6 +46,11 @@ export interface MeasuredPlacementOptions {
    * (placement 'auto' passes 1.1); default: always search.
    */
   searchBelowSpeedup?: number;
+  /**
+   * The FP32 model to time against, and the all-float placement, when `model` was rewritten for int8 in a way that
+   * is slower in float (HardSwish decomposed into four ops ORT does not fuse into a float Conv); default `model`.
+   */
+  reference?: OnnxModel;
 }
 
 export interface PlacementDecision {
@@ -59,6 +64,12 @@ export interface PlacementDecision {
   reason?: string;
   /** The measured margin that decided: per round, float time / int8 time (> 1: int8 faster that round). */
   floatOverInt8: number[];
+  /**
+   * 'measured': every round beyond the margin on the side chosen. 'within noise': the rounds did not agree beyond
+   * the margin, and the fixed rule chose (a region stays int8, as the rules placement has it; the whole-model check
+   * falls to float, never slower than FP32), so repeated builds on a quiet machine give the same placement.
+   */
+  decidedBy: 'measured' | 'within noise';
 }
 
 export interface PlacementReport {
@@ -255,7 +266,7 @@ export async function measurePlacement(
   const unmeasured: PlacementReport['unmeasured'] = regions.filter((r) => !named.includes(r)).map((r) => ({ node: r.node, reason: 'the node has no name to exclude it by' }));
 
   try {
-    const fp32 = await open('fp32', model, false);
+    const fp32 = await open('fp32', options.reference ?? model, false);
     let current: string[] = [];
     let currentKey = keyOf(current);
     let cur = await open(currentKey, modelFor(rules), true);
@@ -284,7 +295,7 @@ export async function measurePlacement(
       const cand = await open(trialKey, modelFor(plan), true);
       const r = await compare(cur, cand);
       if (r.faster) {
-        decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios });
+        decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, decidedBy: 'measured' });
         await release(currentKey);
         current = trial;
         currentKey = trialKey;
@@ -292,7 +303,7 @@ export async function measurePlacement(
         chosenMs = r.bMs;
         int8InARow = 0;
       } else {
-        decisions.push({ node: region.node, opType: region.opType, choice: 'int8', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios });
+        decisions.push({ node: region.node, opType: region.opType, choice: 'int8', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, decidedBy: r.slower ? 'measured' : 'within noise' });
         await release(trialKey);
         int8InARow++;
       }
@@ -306,7 +317,7 @@ export async function measurePlacement(
       if (r.faster) chosenMs = r.bMs;
       else {
         confirmation = `not confirmed against the rules placement (${r.bMs.toFixed(2)} ms vs ${r.aMs.toFixed(2)} ms): rules kept`;
-        for (const d of decisions) if (d.choice === 'float') d.choice = 'int8';
+        for (const d of decisions) if (d.choice === 'float') Object.assign(d, { choice: 'int8', decidedBy: 'within noise' });
         await release(currentKey);
         current = [];
         currentKey = keyOf(current);
@@ -322,15 +333,16 @@ export async function measurePlacement(
     let allFloatOverInt8: number[] | undefined;
     if (!skipSearch && rest.length > 0 && current.length + rest.length === regions.length) {
       const all = [...current, ...rest.map((r) => r.node)];
-      const cand = await open(keyOf(all), modelFor(planFor(all)), true);
+      const cand = options.reference ? fp32 : await open(keyOf(all), modelFor(planFor(all)), true);
       const r = await compare(cur, cand);
       allFloatOverInt8 = r.ratios;
       if (!r.slower) {
         allFloatNote = `int8 not measured faster than float for the whole model in every round: ${r.aMs.toFixed(2)} ms with int8 regions vs ${r.bMs.toFixed(2)} ms all float (${setting})`;
         for (const region of rest) {
           const d = decisions.find((x) => x.node === region.node);
-          if (d) Object.assign(d, { choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason: allFloatNote });
-          else decisions.push({ node: region.node, opType: region.opType, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason: allFloatNote });
+          const decided = { choice: 'float' as const, int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason: allFloatNote, decidedBy: r.faster ? ('measured' as const) : ('within noise' as const) };
+          if (d) Object.assign(d, decided);
+          else decisions.push({ node: region.node, opType: region.opType, ...decided });
         }
         for (let i = unmeasured.length - 1; i >= 0; i--) if (rest.some((x) => x.node === unmeasured[i]!.node)) unmeasured.splice(i, 1);
         current = all;

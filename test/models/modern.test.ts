@@ -44,9 +44,9 @@ describe('modern architectures: parameter counts of the published configurations
 });
 
 describe('modern architectures run on ONNX Runtime and quantize close to FP32', () => {
-  // The issue's target is 0.99; MobileNetV2/V3-Small (random weights, 17/11 blocks deep) reach ~0.985/~0.975 today
-  // (bench/results/int8-architectures.json): their bound here is what holds, not the target.
-  const bound: Record<string, number> = { mobilenet_v2: 0.97, mobilenet_v3_small: 0.95 };
+  // The issue's target is 0.99; MobileNetV2 (random weights, 17 blocks deep) reaches ~0.985 today
+  // (bench/results/int8-architectures.json): its bound here is what holds, not the target.
+  const bound: Record<string, number> = { mobilenet_v2: 0.97 };
   for (const name of MODERN_MODEL_NAMES) {
     test(`${name}: finite logits; int8 (rules placement) logits cosine >= ${bound[name] ?? 0.99} against FP32 on synthetic input`, { timeout: 300_000 }, async () => {
       const shape: [number, number, number] = name === 'vit_encoder' ? [3, 32, 32] : [3, 48, 48];

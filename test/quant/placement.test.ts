@@ -78,6 +78,31 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     expect(report.decisions.every((d) => d.choice === 'int8')).toBe(true);
   });
 
+  it('decides within-noise regions by a fixed rule: builds under different noise give the same placement, each decision with its margin', async () => {
+    // conv2 and fc differ by at most 1% between int8 and float (inside the 3% margin), conv1 is clearly faster on int8;
+    // every figure carries fresh random noise of up to +-0.75%, different in each build
+    const costs = { conv1: { int8: 1, float: 4 }, conv2: { int8: 2, float: 1.96 }, fc: { int8: 1, float: 0.99 } };
+    const jitter = () => (Math.random() - 0.5) * 0.06;
+    const placements: string[][] = [];
+    for (let build = 0; build < 3; build++) {
+      const { keepFloat, report } = await measurePlacement(m, {}, { timer: costTimer(costs, 0, jitter).timer, rounds: 3, patience: 10 });
+      placements.push(keepFloat.map((k) => k.node));
+      const by = new Map(report.decisions.map((d) => [d.node, d]));
+      expect([...by.values()].map((d) => [d.node, d.choice, d.decidedBy]).sort()).toEqual([['conv1', 'int8', 'measured'], ['conv2', 'int8', 'within noise'], ['fc', 'int8', 'within noise']]);
+      for (const d of by.values()) expect(d.floatOverInt8).toHaveLength(3);
+      expect(by.get('conv1')!.floatOverInt8.every((v) => v > 1.03)).toBe(true);
+      expect(report.allFloatOverInt8!.every((v) => v > 1.03)).toBe(true);
+    }
+    expect(placements).toEqual([[], [], []]);
+    // the whole model within noise of all-float falls to float, in every build
+    const tie = { conv1: { int8: 1, float: 1 }, conv2: { int8: 1, float: 1 }, fc: { int8: 1, float: 1 } };
+    for (let build = 0; build < 2; build++) {
+      const { keepFloat, report } = await measurePlacement(m, {}, { timer: costTimer(tie, 0, jitter).timer, rounds: 3, patience: 10 });
+      expect(keepFloat.map((k) => k.node).sort()).toEqual(['conv1', 'conv2', 'fc']);
+      expect(report.decisions.every((d) => d.choice === 'float' && d.decidedBy === 'within noise')).toBe(true);
+    }
+  });
+
   it('stops after `patience` regions in a row that win on int8, and lists those not timed', async () => {
     const { timer } = costTimer({ conv1: { int8: 1, float: 4 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 4 } });
     const { report } = await measurePlacement(m, {}, { timer, rounds: 1, patience: 1 });
