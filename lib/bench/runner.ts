@@ -258,7 +258,7 @@ function fillCell(cell: StudyCell, meter: RoundMeter, latency: LatencyRun): void
  * column takes one turn. A cell whose CV exceeds maxCv is re-measured the same way, among the other unstable
  * cells, up to `remeasures` times, keeping the attempt with the lowest CV. A cell that fails keeps its error.
  */
-async function measureInterleaved(pending: Pending[], config: StudyConfig, progress: (where: string) => void, run: RunStudyOptions): Promise<void> {
+async function measureInterleaved(pending: Pending[], config: StudyConfig, progress: (where: string, moreRounds?: number) => void, run: RunStudyOptions): Promise<void> {
   const { signal, logger } = run;
   const settings = measureSettings(config);
   // The cells' rounds share one window: the load is recorded at its start and at its end.
@@ -286,6 +286,7 @@ async function measureInterleaved(pending: Pending[], config: StudyConfig, progr
   for (let attempt = 2; attempt <= settings.remeasures + 1; attempt++) {
     const again = pending.filter((p) => p.meter && kept.get(p)!.latency.cv > settings.maxCv);
     if (again.length === 0) break;
+    progress(`${again.length} unstable cells: re-measure ${attempt - 1}`, again.length * SEGMENTS);
     const first = new Map(again.map((p) => [p, p.meter!]));
     for (const p of again) p.meter = new RoundMeter(p.meter!.engine, [], p.meter!.batch, settings, { latencyOnly: true, ...(signal ? { signal } : {}) });
     await rounds(again, ` (re-measure ${attempt - 1})`);
@@ -330,12 +331,13 @@ export async function runStudy(configInput: StudyConfigInput | StudyConfig, opti
   const cells: StudyCell[] = [];
   const total = config.suites.reduce((n, s) => n + s.models.length, 0) * columns.length * config.batchSizes.length;
   let done = 0;
-  // Work units for the ETA: a cell is SEGMENTS rounds (re-measures are not foreseen).
+  // Work units for the ETA: a cell is SEGMENTS rounds; re-measures add theirs once they are known.
   let units = 0;
+  let extraUnits = 0;
   const report = (current: string) => {
     if (!onProgress) return;
     const elapsedMs = performance.now() - started;
-    const totalUnits = total * SEGMENTS;
+    const totalUnits = total * SEGMENTS + extraUnits;
     onProgress({ done, total, current, elapsedMs, ...(units > 0 ? { etaMs: (elapsedMs / units) * Math.max(0, totalUnits - units) } : {}) });
   };
   const checkAbort = () => {
@@ -455,7 +457,8 @@ export async function runStudy(configInput: StudyConfigInput | StudyConfig, opti
         // Batch-major within a round: each batch size's columns (INT8 against FP32) are measured next to each other.
         pending.sort((a, b) => a.cell.batchSize - b.cell.batchSize);
         let lastWhere = '';
-        await measureInterleaved(pending, config, (where) => {
+        await measureInterleaved(pending, config, (where, more = 0) => {
+          extraUnits += more;
           if (where !== lastWhere) {
             units++;
             lastWhere = where;
