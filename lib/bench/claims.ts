@@ -20,7 +20,7 @@ const noise = (a: StudyCell, b: StudyCell) => Math.max(a.latencyMs?.noise ?? 0, 
 export const README_CLAIMS: ReadmeClaim[] = [
   {
     id: 'int8-not-slower',
-    text: 'README: INT8 is faster than FP32 on the same optimized runtime (the small cnn at parity, never slower)',
+    text: 'README: INT8 is faster than FP32 on the same optimized runtime, never slower',
     applies: (c) => c.backend === 'onnxruntime',
     contradicted: (q, f) => q.latencyMs!.median > f.latencyMs!.median * (1 + noise(q, f)),
   },
