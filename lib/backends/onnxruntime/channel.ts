@@ -80,7 +80,8 @@ export class SharedChannel {
   fail(err: Error): void {
     this.#failure ??= err;
     Atomics.notify(this.#ctl, ACK); // wakes the waitAsync of the request in flight
-    this.#port.close();
+    // The port stays open: a thread that answered 'close' and exited at once may be reported gone before the caller
+    // has read that answer, and closing the port would drop it (it is unref'd, so it holds nothing open).
   }
 
   /** A run: through shared memory when its tensors fit, else as a message. */
@@ -120,6 +121,7 @@ export class SharedChannel {
     this.#port.postMessage(msg);
     const reply = await this.#send(PORT);
     if (!reply) throw new Error(`the ONNX Runtime worker answered a '${String(msg.type)}' request without a message`);
+    if (msg.type === 'close') this.#port.close();
     return reply;
   }
 
