@@ -258,7 +258,7 @@ function fillCell(cell: StudyCell, meter: RoundMeter, latency: LatencyRun): void
  * column takes one turn. A cell whose CV exceeds maxCv is re-measured the same way, among the other unstable
  * cells, up to `remeasures` times, keeping the attempt with the lowest CV. A cell that fails keeps its error.
  */
-async function measureInterleaved(pending: Pending[], config: StudyConfig, progress: (where: string, moreRounds?: number) => void, run: RunStudyOptions): Promise<void> {
+async function measureInterleaved(pending: Pending[], config: StudyConfig, progress: (where: string, rounds: { started?: number; planned?: number }) => void, run: RunStudyOptions): Promise<void> {
   const { signal, logger } = run;
   const settings = measureSettings(config);
   // The cells' rounds share one window: the load is recorded at its start and at its end.
@@ -268,7 +268,7 @@ async function measureInterleaved(pending: Pending[], config: StudyConfig, progr
     for (let r = 0; r < SEGMENTS; r++) {
       for (const p of items) {
         if (!p.meter) continue;
-        progress(`${p.where}${label} round ${r + 1}/${SEGMENTS}`);
+        progress(`${p.where}${label} round ${r + 1}/${SEGMENTS}`, { started: 1 });
         try {
           await p.meter.round();
         } catch (err) {
@@ -286,7 +286,7 @@ async function measureInterleaved(pending: Pending[], config: StudyConfig, progr
   for (let attempt = 2; attempt <= settings.remeasures + 1; attempt++) {
     const again = pending.filter((p) => p.meter && kept.get(p)!.latency.cv > settings.maxCv);
     if (again.length === 0) break;
-    progress(`${again.length} unstable cells: re-measure ${attempt - 1}`, again.length * SEGMENTS);
+    progress(`${again.length} unstable cells: re-measure ${attempt - 1}`, { planned: again.length * SEGMENTS });
     const first = new Map(again.map((p) => [p, p.meter!]));
     for (const p of again) p.meter = new RoundMeter(p.meter!.engine, [], p.meter!.batch, settings, { latencyOnly: true, ...(signal ? { signal } : {}) });
     await rounds(again, ` (re-measure ${attempt - 1})`);
@@ -294,7 +294,11 @@ async function measureInterleaved(pending: Pending[], config: StudyConfig, progr
       const retry = p.meter?.latency(attempt);
       const best = kept.get(p)!;
       kept.set(p, retry && retry.latency.cv < best.latency.cv ? retry : { ...best, attempts: attempt });
-      if (!p.meter) Object.assign(p.cell, { status: 'ok' as const, error: undefined }); // a failed re-measure keeps the first
+      if (!p.meter) {
+        // A failed re-measure keeps the first attempt.
+        p.cell.status = 'ok';
+        delete p.cell.error;
+      }
       p.meter = first.get(p)!; // overhead and throughput stay those of the full rounds
     }
   }
@@ -302,7 +306,6 @@ async function measureInterleaved(pending: Pending[], config: StudyConfig, progr
   for (const p of pending) {
     const latency = kept.get(p);
     if (p.meter && latency) fillCell(p.cell, p.meter, latency);
-    if (p.cell.error === undefined) delete p.cell.error;
     p.cell.loadAfter = loadAfter;
   }
 }
@@ -456,13 +459,9 @@ export async function runStudy(configInput: StudyConfigInput | StudyConfig, opti
         }
         // Batch-major within a round: each batch size's columns (INT8 against FP32) are measured next to each other.
         pending.sort((a, b) => a.cell.batchSize - b.cell.batchSize);
-        let lastWhere = '';
-        await measureInterleaved(pending, config, (where, more = 0) => {
-          extraUnits += more;
-          if (where !== lastWhere) {
-            units++;
-            lastWhere = where;
-          }
+        await measureInterleaved(pending, config, (where, rounds) => {
+          units += rounds.started ?? 0;
+          extraUnits += rounds.planned ?? 0;
           report(where);
         }, options);
         done += pending.length;
