@@ -3,11 +3,12 @@
 // interleaved so machine load hits every variant alike. The variants split the cost by its suspects:
 //   direct       ort.InferenceSession.run on the main thread (what a user calling onnxruntime-node gets)
 //   in-worker    session.run timed inside the engine's worker thread (the runtime, no hand-off, no copies)
-//   hand-off     WorkerSession.run with ORT's default spinning (the pool spins after a run too): the hand-off through
-//                shared memory (lib/backends/onnxruntime/channel.ts: feeds and outputs copied, Atomics wake-ups)
-//   no-spin      hand-off with the intra-op pool's spinning off (session.intra_op.allow_spinning = 0)
-//   stop-spin    hand-off with the pool spinning within a run only (session.force_spinning_stop = 1)
-//   engine       engine.infer (sessions spin 'in-run' by default): hand-off, feed validation, lifecycle tracking
+//   sleep        WorkerSession.run with both threads sleeping between calls (handoff spinUs 0, pollUs 0): the
+//                hand-off through shared memory (lib/backends/onnxruntime/channel.ts) with two thread wake-ups a call
+//   spin-only    the session thread spins for the next request (handoff spinUs 200), the caller sleeps (pollUs 0)
+//   ort-spin     the engine's hand-off with ORT's pool spinning after a run too (spinning: true)
+//   engine       engine.infer with its defaults (ORT's pool spins 'in-run', handoff spinUs 200 / pollUs 300),
+//                plus feed validation and lifecycle tracking
 // copy-in/out are the copies of the feeds into and the outputs out of a shared buffer alone, on the main thread.
 // Runs under the shared benchmark lock (re-executes itself under flock unless TRTN_BENCH_LOCKED=1).
 // Usage: node bench/engine-overhead.mjs [--models cnn,vgg16] [--batches 1,8,64] [--rounds 7] [--block-ms 300]
@@ -61,9 +62,12 @@ for (const name of models) {
   const bytes = readFileSync(`test/fixtures/models/fmnist_${name}.onnx`);
   const direct = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: threads });
   const engine = await buildEngine(bytes, { precision: 'fp32', backend: 'onnxruntime', session: { intraOpThreads: threads } });
-  const spin = await WorkerSession.open(bytes, { graphOptimization: 'all', intraOpThreads: threads, host: 'thread', spinning: true });
-  const noSpin = await WorkerSession.open(bytes, { graphOptimization: 'all', intraOpThreads: threads, host: 'thread', spinning: false });
-  const stopSpin = await WorkerSession.open(bytes, { graphOptimization: 'all', intraOpThreads: threads, host: 'thread', spinning: 'in-run' });
+  const open = (o) => WorkerSession.open(bytes, { graphOptimization: 'all', intraOpThreads: threads, host: 'thread', ...o });
+  const sessions = {
+    sleep: await open({ handoff: { spinUs: 0, pollUs: 0 } }),
+    'spin-only': await open({ handoff: { pollUs: 0 } }),
+    'ort-spin': await open({ spinning: true }),
+  };
   const inputName = engine.inputs[0].name;
   for (const batch of batches) {
     const dims = [batch, ...engine.inputs[0].shape.slice(1)];
@@ -75,9 +79,9 @@ for (const name of models) {
     const shared = new SharedArrayBuffer(4 * Math.max(data.length, outLength));
     const variants = {
       direct: () => direct.run(ortFeeds),
-      'hand-off': () => spin.run(feeds),
-      'no-spin': () => noSpin.run(feeds),
-      'stop-spin': () => stopSpin.run(feeds),
+      sleep: () => sessions.sleep.run(feeds),
+      'spin-only': () => sessions['spin-only'].run(feeds),
+      'ort-spin': () => sessions['ort-spin'].run(feeds),
       engine: () => engine.infer(feeds),
       'copy-in': async () => new Float32Array(shared, 0, data.length).set(data),
       'copy-out': async () => new Float32Array(shared, 0, outLength).slice(),
@@ -87,7 +91,7 @@ for (const name of models) {
       for (const [k, fn] of Object.entries(variants)) for (const t of await block(fn)) samples[k].push(t);
       // The runtime alone, timed where it runs: as many runs as the engine managed in its block.
       const n = Math.max(5, Math.round(samples.engine.length / (r + 1)));
-      samples['in-worker'].push(...(await spin.bench(feeds, 2, n)));
+      samples['in-worker'].push(...(await sessions.sleep.bench(feeds, 2, n)));
     }
     const median = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round3(summarize(v).median)]));
     const row = {
@@ -100,9 +104,7 @@ for (const name of models) {
     console.log(`${name} b${batch}: ${Object.entries(median).map(([k, v]) => `${k} ${v}`).join(', ')} ms; engine - direct ${row.engine_over_direct_ms} ms (${row.engine_over_direct_pct}%)`);
   }
   await direct.release();
-  await spin.close();
-  await noSpin.close();
-  await stopSpin.close();
+  for (const session of Object.values(sessions)) await session.close();
   engine.dispose();
 }
 load.end = loadavg().map((x) => round3(x));

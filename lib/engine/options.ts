@@ -60,12 +60,16 @@ export interface BuildOptions {
    * ONNX Runtime session options (onnxruntime backend). `host`: where the session runs, 'thread' (a worker thread) or
    * 'process' (a child process); default 'thread' on the main thread and 'process' inside a worker thread, whose
    * termination would otherwise stop a session thread inside run() (onnxruntime-node then aborts the process).
+   * `handoff` (thread host): while calls come back to back, the session thread polls up to `spinUs` (default 200) for
+   * the next request and the caller polls its event loop up to `pollUs` (default 300) for a reply, instead of each
+   * sleeping and paying a thread wake-up per call; 0 turns either off (less CPU, more latency).
    */
   session?: {
     intraOpThreads?: number;
     interOpThreads?: number;
     graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
     host?: 'thread' | 'process';
+    handoff?: { spinUs?: number; pollUs?: number };
   };
   /** Ops/node names kept in FP32 by FP16 conversion. */
   keepFp32?: string[];

@@ -3,8 +3,14 @@
  *
  * Why: a postMessage round trip wakes two event loops and clones every tensor; measured on a 2-core machine it
  * cost 60-140 us per engine.infer (bench/engine-overhead.mjs). Here the session thread sleeps in Atomics.wait on a
- * request counter (no spinning, no CPU while idle), the caller writes the feeds into shared memory and notifies, and
- * awaits the reply with Atomics.waitAsync, so its event loop is never blocked.
+ * request counter (no CPU while idle), the caller writes the feeds into shared memory and notifies, and awaits the
+ * reply with Atomics.waitAsync, so its event loop is never blocked.
+ *
+ * Each of those sleeps costs a thread wake-up per call (8-35 us on a 2-core VM, measured by bench/engine-overhead.mjs)
+ * while calls come back to back, so both sides first poll for a short while (HandoffOptions): the session thread spins
+ * for the next request when the last one followed its reply within the spin window, and the caller, when the last
+ * reply came within the poll window, polls from its event loop (setImmediate: other callbacks still run) before
+ * sleeping. Neither polls for a caller that calls now and then.
  *
  * Layout: `control` holds 4 Int32 words (REQ: requests sent, ACK: requests answered, the request kind, the reply
  * kind) and a header of tensor records [name index, dtype code, rank, byte offset, byte length, ...dims]; `data`
@@ -43,7 +49,21 @@ export interface ChannelEnds {
   control: SharedArrayBuffer;
   data: SharedArrayBuffer;
   port: MessagePort;
+  /** HandoffOptions.spinUs */
+  spinUs: number;
 }
+
+/** How long each side polls before sleeping (microseconds; 0: never). */
+export interface HandoffOptions {
+  /** The session thread, for the next request (only while requests follow replies within this time). Default 200. */
+  spinUs?: number;
+  /** The caller, for a reply (only while replies come within this time). Default 300. */
+  pollUs?: number;
+}
+
+export const DEFAULT_HANDOFF: Required<HandoffOptions> = { spinUs: 200, pollUs: 300 };
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class SharedChannel {
   readonly #control = new SharedArrayBuffer(4 * (CONTROL_WORDS + HEADER_WORDS));
@@ -53,12 +73,18 @@ export class SharedChannel {
   readonly #port: MessagePort;
   readonly #remote: MessagePort;
   #seq = 0;
+  readonly #pollMs: number;
+  readonly #spinUs: number;
+  /** The last request's round trip (ms): the caller polls only while replies come within the poll window. */
+  #lastMs = Infinity;
   #tail: Promise<unknown> = Promise.resolve();
   #failure: Error | undefined;
   #inputs = new Map<string, number>();
   #outputNames: readonly string[] = [];
 
-  constructor() {
+  constructor(handoff: HandoffOptions = {}) {
+    this.#pollMs = (handoff.pollUs ?? DEFAULT_HANDOFF.pollUs) / 1000;
+    this.#spinUs = handoff.spinUs ?? DEFAULT_HANDOFF.spinUs;
     const { port1, port2 } = new MessageChannel();
     port1.unref(); // read only with receiveMessageOnPort: it must not keep the process alive
     this.#port = port1;
@@ -73,7 +99,7 @@ export class SharedChannel {
 
   /** The session thread's end (once, before the first request). */
   ends(): ChannelEnds {
-    return { control: this.#control, data: this.#data, port: this.#remote };
+    return { control: this.#control, data: this.#data, port: this.#remote, spinUs: this.#spinUs };
   }
 
   /** The session thread is gone: the request in flight and all queued ones reject with `err`. */
@@ -137,11 +163,17 @@ export class SharedChannel {
     Atomics.store(this.#ctl, REQUEST_KIND, kind);
     Atomics.store(this.#ctl, REQ, seq);
     Atomics.notify(this.#ctl, REQ);
+    const sent = performance.now();
+    if (this.#lastMs < this.#pollMs) {
+      const until = sent + this.#pollMs;
+      while (Atomics.load(this.#ctl, ACK) !== seq && performance.now() < until) await nextTurn();
+    }
     while (Atomics.load(this.#ctl, ACK) !== seq) {
       if (this.#failure) throw this.#failure;
       const wait = waitAsync(this.#ctl, ACK, seq - 1);
       if (wait.async) await wait.value;
     }
+    this.#lastMs = performance.now() - sent;
     if (Atomics.load(this.#ctl, REPLY_KIND) === SHARED) return undefined;
     const reply = receiveMessageOnPort(this.#port)?.message as { ok?: boolean; message?: string } | undefined;
     if (!reply) throw new Error('the ONNX Runtime worker answered without a message');

@@ -19,7 +19,7 @@ import { isMainThread, Worker } from 'node:worker_threads';
 import { TrtnError } from '../../errors.js';
 import type { TensorData } from '../../engine/types.js';
 import { WORKER_SOURCE } from './worker-source.js';
-import { SharedChannel, plainFeeds } from './channel.js';
+import { SharedChannel, plainFeeds, type HandoffOptions } from './channel.js';
 
 export type SessionHostKind = 'thread' | 'process';
 
@@ -35,6 +35,8 @@ export interface OrtSessionOptions {
    * (session.force_spinning_stop), leaving the cores to the hand-off back to the caller.
    */
   spinning?: boolean | 'in-run';
+  /** Thread host: how long the session thread and the caller poll before sleeping between back-to-back calls. */
+  handoff?: HandoffOptions;
   /** ONNX Runtime graph optimizers to turn off (session config optimization.disable_specified_optimizers). */
   disabledOptimizers?: readonly string[];
 }
@@ -247,7 +249,7 @@ export class WorkerSession {
     if (options.disabledOptimizers?.length) extra['optimization.disable_specified_optimizers'] = options.disabledOptimizers.join(';');
     if (Object.keys(extra).length > 0) sessionOptions.extra = extra;
     const kind = options.host ?? defaultSessionHost();
-    const channel = kind === 'thread' ? new SharedChannel() : undefined;
+    const channel = kind === 'thread' ? new SharedChannel(options.handoff) : undefined;
     const worker = startHost(kind, { ortPath: resolveOrt(), model, sessionOptions }, channel);
     const ready = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
       const onMessage = (msg: { type?: string; message?: string; inputNames?: string[]; outputNames?: string[] }) => {

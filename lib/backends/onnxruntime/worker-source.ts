@@ -152,9 +152,18 @@ async function serveChannel(channel) {
   const outputIndex = new Map(session.outputNames.map((n, i) => [n, i]));
   let data = channel.data;
   let served = 0;
+  const spinMs = channel.spinUs / 1000;
+  let repliedAt = -Infinity;
+  let gapMs = Infinity; // from the last reply to the request after it
   for (;;) {
-    Atomics.wait(ctl, REQ, served); // asleep until the next request: no spinning while idle
+    // Spin for the next request only while requests follow replies within the window (see channel.ts).
+    if (gapMs < spinMs) {
+      const until = repliedAt + spinMs;
+      while (Atomics.load(ctl, REQ) === served && performance.now() < until);
+    }
+    Atomics.wait(ctl, REQ, served); // asleep until the next request: no CPU while idle
     served = Atomics.load(ctl, REQ);
+    gapMs = performance.now() - repliedAt;
     if (gate && Atomics.compareExchange(gate, 0, 0, 1) !== 0) return; // the owner is exiting: start nothing
     let reply;
     let closing = false;
@@ -178,6 +187,7 @@ async function serveChannel(channel) {
     Atomics.store(ctl, REPLY_KIND, reply ? PORT : SHARED);
     Atomics.store(ctl, ACK, served);
     Atomics.notify(ctl, ACK);
+    repliedAt = performance.now();
     if (closing) return;
   }
 }

@@ -2,7 +2,8 @@
  * The shared-memory channel between the caller and a thread-hosted session (lib/backends/onnxruntime/channel.ts):
  * results equal onnxruntime-node's own, in call order with many calls in flight; tensors larger than the shared
  * region; int64 and float16 through shared memory; errors in the session thread; close with calls in flight; a
- * session thread that is gone rejects every call instead of hanging.
+ * session thread that is gone rejects every call instead of hanging; each hand-off (either side polling or asleep)
+ * gives the same results, the caller's event loop runs while it polls, and an idle session thread stops spinning.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
@@ -131,6 +132,61 @@ describe('shared-memory channel to the session thread', () => {
     await (s as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     const calls = [s.run({ input: images(1, 2) }), s.run({ input: images(2, 3) })];
     for (const c of calls) await expect(c).rejects.toThrow(/exited/);
+  });
+
+  it('each hand-off (session thread spinning or asleep, caller polling or asleep) gives the same results, back to back and spaced', async () => {
+    const feeds = [1, 8, 1, 64].map((b, i) => images(b, 40 + i));
+    const want = await Promise.all(feeds.map(expected));
+    for (const handoff of [{ spinUs: 0, pollUs: 0 }, { spinUs: 200, pollUs: 0 }, { spinUs: 0, pollUs: 300 }, { spinUs: 5000, pollUs: 100_000 }]) {
+      const s = await WorkerSession.open(CNN, { intraOpThreads: 1, host: 'thread', handoff });
+      try {
+        for (let round = 0; round < 3; round++) {
+          for (const [i, f] of feeds.entries()) expect(Array.from((await s.run({ input: f })).logits!.data as Float32Array)).toEqual(Array.from(want[i]!));
+          await new Promise((r) => setTimeout(r, round * 10)); // then a pause: the next call finds the thread asleep
+        }
+      } finally {
+        await s.close();
+      }
+    }
+  });
+
+  it('while the caller polls for a reply its event loop keeps running', async () => {
+    const s = await WorkerSession.open(CNN, { intraOpThreads: 1, host: 'thread', handoff: { spinUs: 0, pollUs: 1_000_000 } });
+    try {
+      const big = images(3000, 3); // tens of ms in ONNX Runtime
+      await s.run({ input: big }); // a reply within the poll window: the next call polls
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      const t0 = performance.now();
+      await s.run({ input: big });
+      const ms = performance.now() - t0;
+      clearInterval(timer);
+      expect(ms).toBeGreaterThan(5);
+      expect(ticks).toBeGreaterThan(0); // a blocking wait would have run no timer callback
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('after a burst of calls an idle session thread stops spinning (CPU time far below wall time)', async () => {
+    const s = await WorkerSession.open(CNN, { intraOpThreads: 1, host: 'thread', handoff: { spinUs: 200, pollUs: 300 } });
+    try {
+      for (let i = 0; i < 200; i++) await s.run({ input: images(1, i) }); // back to back: the thread spins between them
+      await new Promise((r) => setTimeout(r, 50));
+      const before = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, 400));
+      const used = process.cpuUsage(before);
+      // A thread spinning on would burn about 400 ms; asleep, the whole process uses next to nothing.
+      expect((used.user + used.system) / 1000).toBeLessThan(150);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('session.handoff is validated: a negative, infinite or non-numeric value is ERR_INVALID_ARG naming the field', async () => {
+    for (const handoff of [{ spinUs: -1 }, { pollUs: Infinity }, { spinUs: '200' }, 'fast']) {
+      await expect(buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime', session: { handoff } as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG', message: expect.stringContaining('session.handoff') });
+    }
   });
 
   it('through the engine: concurrent infer calls and an ORT failure as ERR_INFERENCE', async () => {
