@@ -161,7 +161,9 @@ async function serveChannel(channel) {
       const until = repliedAt + spinMs;
       while (Atomics.load(ctl, REQ) === served && performance.now() < until);
     }
-    Atomics.wait(ctl, REQ, served); // asleep until the next request: no CPU while idle
+    // Asleep until the next request (no CPU while idle). A wake is not a request: the caller's notify can come late,
+    // after this thread already saw the new count while spinning, served it, and went back to sleep.
+    while (Atomics.load(ctl, REQ) === served) Atomics.wait(ctl, REQ, served);
     served = Atomics.load(ctl, REQ);
     gapMs = performance.now() - repliedAt;
     if (gate && Atomics.compareExchange(gate, 0, 0, 1) !== 0) return; // the owner is exiting: start nothing

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
 import '../../../lib/backends/onnxruntime/index.js';
+import { REQ, type SharedChannel } from '../../../lib/backends/onnxruntime/channel.js';
 import { WorkerSession } from '../../../lib/backends/onnxruntime/session.js';
 import { buildEngine } from '../../../lib/engine/api.js';
 import { makeNode } from '../../../lib/onnx/graph.js';
@@ -147,6 +148,24 @@ describe('shared-memory channel to the session thread', () => {
       } finally {
         await s.close();
       }
+    }
+  });
+
+  it('a late wake-up (a notify with no new request) serves nothing: the next calls get their own results', async () => {
+    const s = await WorkerSession.open(CNN, { intraOpThreads: 1, host: 'thread' });
+    try {
+      const f = images(2, 11);
+      await s.run({ input: f });
+      // What the caller's notify looks like when it comes after the session thread already served that request.
+      const control = (s as unknown as { channel: SharedChannel }).channel.ends().control;
+      Atomics.notify(new Int32Array(control), REQ);
+      await new Promise((r) => setTimeout(r, 50));
+      // Serving the last request again would read its outputs as feeds and leave an error reply on the port, which
+      // the next request answered by message (named fetches) would take for its own.
+      expect(Array.from((await s.run({ input: f }, ['logits'])).logits!.data as Float32Array)).toEqual(Array.from(await expected(f)));
+      expect(Array.from((await s.run({ input: f })).logits!.data as Float32Array)).toEqual(Array.from(await expected(f)));
+    } finally {
+      await s.close();
     }
   });
 
