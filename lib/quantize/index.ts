@@ -115,7 +115,10 @@ export interface QuantizeReport {
   precision: 'int8' | 'fp16';
   /** Where the scales came from: 'calibration', a 'cache', or the 'model' itself (it already carried Q/DQ). */
   scalesFrom?: 'calibration' | 'cache' | 'model';
-  /** ONNX Runtime: the weights' bits and why (QuantizeOptions.reduceRange). */
+  /**
+   * ONNX Runtime: the weights' bits and why (QuantizeOptions.reduceRange). Not in `path`, which stays the same on
+   * every machine for the same placement and scales.
+   */
   weights?: string;
   /** Methods applied beyond plain PTQ, in order (e.g. 'cross-layer equalization', 'bias correction'). */
   methods?: string[];
@@ -398,8 +401,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   }
   const floatRegions = placement ? placement.decisions.filter((d) => d.choice === 'float').length : 0;
   const scaleSource = cached ? `scales from calibration cache ${cached.calibrator}` : `${algorithm}, ${calibImages} images`;
-  const weightBits = ortTarget ? `, ${weightsNote(reduceRange, options.reduceRange !== undefined)}` : '';
-  let path = `qdq-int8 (${scaleSource}${weightBits}${methods.length ? `; ${methods.join(', ')}` : ''})${placement ? ` [${placement.mode} placement: ${floatRegions} of ${qdq.quantized.length + floatRegions} regions float]` : ''}`;
+  let path = `qdq-int8 (${scaleSource}${methods.length ? `; ${methods.join(', ')}` : ''})${placement ? ` [${placement.mode} placement: ${floatRegions} of ${qdq.quantized.length + floatRegions} regions float]` : ''}`;
   const warnings: string[] = [];
   if (qdq.quantized.length === 0) {
     // Honest label: no layer runs on int8, so this is the float model (no Q/DQ at all).
@@ -425,7 +427,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   return { model: qdq.quantized.length === 0 ? stripQdqMetadata(quantized) : quantized, scales, report };
 }
 
-/** The weights' bits for ONNX Runtime, as the path and report give them. */
+/** The weights' bits for ONNX Runtime, as the report gives them. */
 function weightsNote(reduceRange: boolean, asked: boolean): string {
   if (!reduceRange) return `8-bit weights (${asked ? 'reduceRange: false' : 'this CPU has VNNI'})`;
   return `7-bit weights, 8-bit depthwise (${asked ? 'reduceRange: true' : 'no VNNI on this CPU: 8-bit products would saturate'})`;

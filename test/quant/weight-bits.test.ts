@@ -83,7 +83,7 @@ describe('weight bits for ONNX Runtime (QdqOptions.reduceRange, lib/quantize/cpu
     expect(cpuinfoHasVnni('')).toBe(false);
   });
 
-  it('8-bit weights bring the int8 MobileNetV2 closer to FP32 than 7-bit ones, and the path says which', async () => {
+  it('8-bit weights bring the int8 MobileNetV2 closer to FP32 than 7-bit ones, and the report says which', async () => {
     const shape: [number, number, number] = [3, 48, 48];
     const net = mobilenetV2({ inputShape: shape, classes: 20, seed: 1 });
     const calib = synthetic({ shape, count: 64, seed: 2, distribution: 'normal' });
@@ -99,8 +99,8 @@ describe('weight bits for ONNX Runtime (QdqOptions.reduceRange, lib/quantize/cpu
     const common = { precision: 'int8' as const, data: calib, calibSize: 64, batchSize: 32 };
     const seven = await quantizeModel(net, { ...common, reduceRange: true });
     const eight = await quantizeModel(net, { ...common, reduceRange: false });
-    expect(seven.report.path).toContain('7-bit weights, 8-bit depthwise (reduceRange: true)');
-    expect(eight.report.path).toContain('8-bit weights (reduceRange: false)');
+    expect(seven.report.weights).toBe('7-bit weights, 8-bit depthwise (reduceRange: true)');
+    expect(eight.report.weights).toBe('8-bit weights (reduceRange: false)');
     // simulated op by op (Q/DQ unfused), so the comparison holds on CPUs whose fused kernels saturate 8-bit weights
     const sim = async (m: OnnxModel) => {
       const s = await ort.InferenceSession.create(serializeModel(m), { graphOptimizationLevel: 'disabled' });
