@@ -5,6 +5,7 @@
 // over `--rounds` rounds (the medians of the rounds' medians), run under `flock /tmp/trtn-bench.lock`.
 // Usage: flock /tmp/trtn-bench.lock node bench/int8-architectures.mjs [--models mobilenet_v2,...] [--size 96]
 //        [--placement rules|auto] [--iterations 10] [--rounds 3] [--out bench/results/int8-architectures.json]
+//        [--reduce-range true|false (7- or 8-bit weights; default: 8-bit on a CPU with VNNI, see lib/quantize/cpu.ts)]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import '../dist/backends/onnxruntime/index.js';
@@ -26,6 +27,7 @@ const size = Number(arg('size', 96));
 const placement = arg('placement', 'rules');
 const iterations = Number(arg('iterations', 10));
 const rounds = Number(arg('rounds', 3));
+const reduceRange = arg('reduce-range', undefined);
 const threads = 2;
 const batches = [8, 64];
 const median = (xs) => summarize(xs).median;
@@ -47,7 +49,7 @@ for (const name of models) {
   const model = generateModernModel(name, { inputShape: shape, classes: 100, seed: 1 });
   const calib = synthetic({ shape, count: 256, seed: 2, distribution: 'normal' });
   const t0 = performance.now();
-  const q = await quantizeModel(model, { precision: 'int8', data: calib, calibSize: 256, batchSize: 32, intraOpThreads: threads, placement, measure: { batchSize: 64 } });
+  const q = await quantizeModel(model, { precision: 'int8', data: calib, calibSize: 256, batchSize: 32, intraOpThreads: threads, placement, measure: { batchSize: 64 }, ...(reduceRange ? { reduceRange: reduceRange === 'true' } : {}) });
   const quantizeSeconds = (performance.now() - t0) / 1000;
   const evalBatch = (await readBatches(synthetic({ shape, count: 64, seed: 3, distribution: 'normal' }), 'input', 64, 64))[0];
   const fp32 = await WorkerSession.open(serializeModel(model), { intraOpThreads: threads, interOpThreads: 1 });
@@ -77,7 +79,7 @@ for (const name of models) {
   const p = q.report.placement;
   // the measured margins that decided ('auto'/'measured'): per round FP32 / rules-placement time, all-float / int8
   const decided = p ? { summary: p.summary, fp32OverRules: p.fp32OverRules, allFloatOverInt8: p.allFloatOverInt8, regionsWithinNoise: p.decisions.filter((d) => d.decidedBy === 'within noise').length, regionsMeasured: p.decisions.filter((d) => d.decidedBy === 'measured').length } : undefined;
-  const row = { model: name, inputShape: shape, path: q.report.path, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), latency, floatOps, ...(decided ? { placement: decided } : {}), quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
+  const row = { model: name, inputShape: shape, path: q.report.path, weights: q.report.weights, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), latency, floatOps, ...(decided ? { placement: decided } : {}), quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
   rows.push(row);
   console.log(`${name.padEnd(19)} cos ${row.cosine.toFixed(4)}  b8 ${latency[8].fp32Ms} -> ${latency[8].int8Ms} ms (${latency[8].speedup}x)  b64 ${latency[64].fp32Ms} -> ${latency[64].int8Ms} ms (${latency[64].speedup}x)  [${row.quantizedLayers} int8 layers; load ${row.loadavg1m.toFixed(1)}]`);
   for (const [k, v] of Object.entries(floatOps)) console.log(`${''.padEnd(21)}float: ${v} x ${k}`);
@@ -85,7 +87,7 @@ for (const name of models) {
 const result = {
   bench: 'int8-architectures',
   date: new Date().toISOString(),
-  conditions: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavgAtStart1m: loadStart, loadavg1m: loadavg()[0], threads, iterations, rounds, placement, note: 'shared 2-core machine: timed runs hold /tmp/trtn-bench.lock, other untimed work may run beside them (see the load figures); FP32 and INT8 alternate so load hits both alike' },
+  conditions: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavgAtStart1m: loadStart, loadavg1m: loadavg()[0], threads, iterations, rounds, placement, ...(reduceRange ? { reduceRange: reduceRange === 'true' } : {}), note: 'shared 2-core machine: timed runs hold /tmp/trtn-bench.lock, other untimed work may run beside them (see the load figures); FP32 and INT8 alternate so load hits both alike' },
   rows,
 };
 mkdirSync('bench/results', { recursive: true });

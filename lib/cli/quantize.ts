@@ -18,6 +18,7 @@ interface QuantizeCliOptions {
   target: 'onnxruntime' | 'tensorrt';
   keepFp32?: string[];
   placement: 'rules' | 'measured' | 'auto';
+  reduceRange: boolean;
 }
 
 /** `trt-node quantize <model.onnx> --precision int8|fp16 -o <out.onnx>`: write the Q/DQ or FP16 model. */
@@ -33,6 +34,8 @@ export function registerQuantize(program: Command): Command {
     .option('--target <runtime>', 'lay the Q/DQ model out for onnxruntime or tensorrt', 'onnxruntime')
     .option('--keep-fp32 <ops...>', 'fp16: op types or node names kept in float32')
     .option('--placement <mode>', 'int8 for onnxruntime: rules (deterministic), measured (time regions here, keep the faster), or auto (measure only if rules are not 1.1x faster than fp32)', 'rules')
+    // a written model may run on another CPU: 7-bit weights unless asked (see QuantizeOptions.reduceRange)
+    .option('--no-reduce-range', 'int8 for onnxruntime: 8-bit weights in every layer (x86 CPUs without VNNI may saturate them); default 7-bit, depthwise 8-bit')
     .requiredOption('--precision <p>', 'int8 or fp16')
     .requiredOption('-o, --output <file>', 'output ONNX file')
     .action(async (modelPath: string, o: QuantizeCliOptions) => {
@@ -45,7 +48,7 @@ export function registerQuantize(program: Command): Command {
       const data = o.data ? await datasetFromSpec(o.data, { split: 'train' }) : undefined;
       const result = await quantizeModel(modelPath, {
         precision: o.precision, data, algorithm: o.algorithm, calibSize: o.calibSize, batchSize: o.batchSize, cache: o.cache, target: o.target,
-        keepFp32: o.keepFp32, placement: o.placement, onProgress: stderrProgress(false),
+        keepFp32: o.keepFp32, placement: o.placement, reduceRange: o.reduceRange, onProgress: stderrProgress(false),
       });
       saveModel(result.model, o.output);
       const floatOps = result.report.qdq?.float ?? [];

@@ -283,7 +283,7 @@ export function correctBias(
   model: OnnxModel,
   nodes: readonly string[],
   means: ReadonlyMap<string, ArrayLike<number>>,
-  quantize: (w: Float32Array, dims: readonly number[], axis: number) => Float32Array,
+  quantize: (w: Float32Array, dims: readonly number[], axis: number, node: OnnxNode) => Float32Array,
 ): { model: OnnxModel; report: BiasCorrectionReport } {
   const g = model.graph;
   const editor = new WeightEditor(model);
@@ -333,7 +333,7 @@ export function correctBias(
     }
     const outputs = dims[axis]!;
     const wf = editor.get(w.name).values;
-    const wq = quantize(wf, dims, axis);
+    const wq = quantize(wf, dims, axis, node);
     const delta = new Float64Array(outputs);
     const expected = node.opType === 'Conv' ? dims[1]! * attrInt(node, 'group', 1) : dims[1 - axis]!;
     if (mu.length !== expected) {

@@ -68,9 +68,11 @@ export interface QdqOptions {
   /** Nodes kept float with the reason the report gives (e.g. the measured placement's timings). */
   keepFloat?: readonly { node: string; reason: string }[];
   /**
-   * Quantize weights to 7 bits ([-63, 63]). ONNX Runtime's x86 int8 kernels on AVX2/AVX-512 CPUs without VNNI
-   * multiply u8 x s8 pairs into int16 and saturate with full-range weights (a silent accuracy loss); 7-bit weights
-   * cannot overflow. Default: true for target 'onnxruntime', false for 'tensorrt'.
+   * Quantize weights to 7 bits ([-63, 63]). ONNX Runtime's x86 int8 GEMM and convolution kernels on AVX2/AVX-512 CPUs
+   * without VNNI multiply u8 x s8 pairs into int16 (vpmaddubsw) and saturate with full-range weights (a silent
+   * accuracy loss); 7-bit weights cannot overflow. Depthwise convolutions keep 8 bits either way: MLAS's depthwise
+   * kernels widen both operands to 32 bits before multiplying (see weightQmax). Default: true for target
+   * 'onnxruntime', false for 'tensorrt'; quantizeModel turns it off on a CPU with VNNI (lib/quantize/cpu.ts).
    */
   reduceRange?: boolean;
   /**
@@ -380,6 +382,20 @@ export function planQdqForTarget(model: OnnxModel, options: QdqOptions = {}): { 
   return { model: rewritten, plan: again };
 }
 
+/** A convolution with one input channel per group (depthwise, any channel multiplier). */
+export function isDepthwiseConv(node: OnnxNode, weight: { dims: readonly number[] }): boolean {
+  return node.opType === 'Conv' && attrInt(node, 'group', 1) > 1 && weight.dims[1] === 1;
+}
+
+/**
+ * Largest |q| of a compute node's int8 weight: 63 with reduceRange, except for depthwise convolutions, whose ONNX
+ * Runtime kernels (MLAS ConvSymDepthwise and ConvDepthwise, every x86 variant) sign-extend weights and zero-extend
+ * inputs to 32 bits before multiplying, so full-range weights cannot saturate there; 127 otherwise.
+ */
+export function weightQmax(node: OnnxNode, weight: { dims: readonly number[] }, reduceRange: boolean): number {
+  return reduceRange && !isDepthwiseConv(node, weight) ? 63 : 127;
+}
+
 function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
@@ -528,7 +544,7 @@ export function insertQdq(model: OnnxModel, scales: ReadonlyMap<string, number>,
       const axis = weightAxis(node);
       const w = findInitializer(graph, node.inputs[1]!)!;
       const wf = tensorToFloat32(w);
-      const { q, scales: ws } = quantizeWeightPerChannel(wf, w.dims, axis, reduceRange ? 63 : 127);
+      const { q, scales: ws } = quantizeWeightPerChannel(wf, w.dims, axis, weightQmax(node, w, reduceRange));
       const wScale = names.next(`${w.name}_scale`);
       const wZp = names.next(`${w.name}_zero_point`);
       newInits.push(makeTensor(wScale, ws, [ws.length]), makeTensor(wZp, new Int8Array(ws.length), [ws.length]));

@@ -17,8 +17,8 @@ import { calibratorName, readCalibrationCache, writeCalibrationCache } from '../
 import { foldBatchNormDetailed } from '../onnx/fold.js';
 import { simplifyUnitMaps, type Simplification } from '../onnx/simplify.js';
 import { loadModel } from '../onnx/io.js';
-import type { OnnxModel } from '../onnx/model.js';
-import { insertQdq, ORT_DISABLED_OPTIMIZERS_KEY, planQdq, planQdqForTarget, quantizeWeightPerChannel, type QdqOptions, type QdqPlan, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
+import type { OnnxModel, OnnxNode } from '../onnx/model.js';
+import { insertQdq, ORT_DISABLED_OPTIMIZERS_KEY, planQdq, planQdqForTarget, quantizeWeightPerChannel, weightQmax, type QdqOptions, type QdqPlan, type QdqReport, type QdqTarget } from '../onnx/qdq.js';
 import { measurePlacement, ortTimer, type MeasuredPlacementOptions, type PlacementReport } from './placement.js';
 import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
 import { correctBias, equalizeModel, type BiasCorrectionReport, type EqualizeReport } from '../onnx/equalize.js';
@@ -27,6 +27,7 @@ import { decomposeHardActivationsForInt8, type HardActivationRewrite } from '../
 import { feedInputs, findInitializer } from '../onnx/graph.js';
 import { tensorToFloat32 } from '../onnx/tensor.js';
 import { channelStatistics, readBatches } from './channels.js';
+import { cpuHasVnni } from './cpu.js';
 import { searchAccuracyBudget, type BudgetMetric, type BudgetReport } from './budget.js';
 import type { Batch } from '../data/types.js';
 
@@ -74,6 +75,12 @@ export interface QuantizeOptions {
    * with a cache, so that the cache alone rebuilds the same model).
    */
   biasCorrection?: boolean;
+  /**
+   * 7-bit weights for target 'onnxruntime' (QdqOptions.reduceRange; depthwise convolutions keep 8 bits). Default: off
+   * when this CPU has VNNI (lib/quantize/cpu.ts), where 8-bit weights cannot saturate and cut the weights' rounding
+   * error in half; on otherwise. Set true for a model meant to run on other x86 CPUs too.
+   */
+  reduceRange?: boolean;
   /** Keep float the fewest layers that hold top-1 on `data` within `maxDrop` (0..1) of FP32 (lib/quantize/budget.ts). */
   accuracyBudget?: AccuracyBudget;
   seed?: number;
@@ -108,6 +115,11 @@ export interface QuantizeReport {
   precision: 'int8' | 'fp16';
   /** Where the scales came from: 'calibration', a 'cache', or the 'model' itself (it already carried Q/DQ). */
   scalesFrom?: 'calibration' | 'cache' | 'model';
+  /**
+   * ONNX Runtime: the weights' bits and why (QuantizeOptions.reduceRange). Not in `path`, which stays the same on
+   * every machine for the same placement and scales.
+   */
+  weights?: string;
   /** Methods applied beyond plain PTQ, in order (e.g. 'cross-layer equalization', 'bias correction'). */
   methods?: string[];
   equalization?: EqualizeReport;
@@ -215,7 +227,9 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       methods.push(`cross-layer equalization (${eq.report.pairs.length} pairs)`);
     }
   }
-  const qdqOptions: QdqOptions = { target: options.target, exclude: options.exclude };
+  const ortTarget = (options.target ?? 'onnxruntime') === 'onnxruntime';
+  const reduceRange = ortTarget && (options.reduceRange ?? !cpuHasVnni());
+  const qdqOptions: QdqOptions = { target: options.target, exclude: options.exclude, reduceRange };
   const algorithm = options.algorithm ?? 'entropy';
   const cached = options.cache !== undefined ? readCache(options.cache) : undefined;
   const placementMode = options.placement ?? 'rules';
@@ -244,7 +258,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   }
   // the float model as given (BatchNorm folded, exactly rescaled): FP32's speed, and the model when nothing stays int8
   const floatModel = work;
-  if ((options.target ?? 'onnxruntime') === 'onnxruntime') {
+  if (ortTarget) {
     const hard = decomposeHardActivationsForInt8(work, qdqOptions);
     if (hard.rewrites.length > 0) {
       work = hard.model;
@@ -267,9 +281,9 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     qdqOptions.keepFloat = measured.keepFloat;
     placement = measured.report;
   }
-  const reduceRange = options.target !== 'tensorrt';
-  const quantizeWeight = (w: Float32Array, dims: readonly number[], axis: number): Float32Array => {
-    const { q, scales: ws } = quantizeWeightPerChannel(w, dims, axis, reduceRange ? 63 : 127);
+  // as insertQdq will quantize it
+  const quantizeWeight = (w: Float32Array, dims: readonly number[], axis: number, node: OnnxNode): Float32Array => {
+    const { q, scales: ws } = quantizeWeightPerChannel(w, dims, axis, weightQmax(node, { dims }, reduceRange));
     const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
     return Float32Array.from(q, (v, i) => v * ws[Math.floor(i / inner) % dims[axis]!]!);
   };
@@ -400,6 +414,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     precision: 'int8',
     scalesFrom: cached ? 'cache' : 'calibration',
     ...(cached ? {} : { algorithm, calibImages, ...(calibSeconds ? { calibration: calibSeconds } : {}) }),
+    ...(ortTarget ? { weights: weightsNote(reduceRange, options.reduceRange !== undefined) } : {}),
     foldedBatchNorms: folded.folded,
     ...(unitMaps.simplified.length ? { simplified: unitMaps.simplified } : {}),
     ...(methods.length ? { methods } : {}),
@@ -410,6 +425,12 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     path,
   };
   return { model: qdq.quantized.length === 0 ? stripQdqMetadata(quantized) : quantized, scales, report };
+}
+
+/** The weights' bits for ONNX Runtime, as the report gives them. */
+function weightsNote(reduceRange: boolean, asked: boolean): string {
+  if (!reduceRange) return `8-bit weights (${asked ? 'reduceRange: false' : 'this CPU has VNNI'})`;
+  return `7-bit weights, 8-bit depthwise (${asked ? 'reduceRange: true' : 'no VNNI on this CPU: 8-bit products would saturate'})`;
 }
 
 /** Whether the model already carries quantization (a QAT export or another tool's PTQ). */

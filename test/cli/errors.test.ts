@@ -78,6 +78,7 @@ describe('trt-node user errors', () => {
     const help = (cmd: string) => trtNode([cmd, '--help']).stdout;
     expect(help('quantize')).toMatch(/--precision <p>\s+int8 or fp16 \(required\)/);
     expect(help('quantize')).toMatch(/-o, --output <file>\s+output ONNX file \(required\)/);
+    expect(help('quantize')).toMatch(/--no-reduce-range\s+int8 for onnxruntime: 8-bit weights in every layer/);
     expect(help('calibrate')).toMatch(/--data <spec>[^\n]*\n?[^\n]*\(required\)/);
     expect(help('calibrate')).toMatch(/--cache <file>\s+calibration cache to write \(required\)/);
     expect(help('eval')).toMatch(/--data <spec>\s+evaluation data, e\.g\. fashion-mnist:test \(required\)/);
