@@ -8,7 +8,7 @@ import { loadModel, serializeModel } from '../../lib/onnx/io.js';
 import { makeTensor, tensorToFloat32 } from '../../lib/onnx/tensor.js';
 import { decomposeHardActivations } from '../../lib/onnx/hard-activations.js';
 import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdq, planQdqForTarget } from '../../lib/onnx/qdq.js';
-import { efficientnetB0, mobilenetV3Small } from '../../lib/models/index.js';
+import { efficientnetB0, mobilenetV3Small, shufflenetV2 } from '../../lib/models/index.js';
 import { synthetic } from '../../lib/data/index.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
 import type { PlacementTimer } from '../../lib/quantize/placement.js';
@@ -251,6 +251,22 @@ describe('channel split and shuffle run on int8 for ONNX Runtime (the ShuffleNet
     expect(Array.from(a)).toEqual(Array.from(b));
     const f = (await run(m, { x })).logits!.data as Float32Array;
     expect(Math.max(...f.map((v, i) => Math.abs(v - a[i]!)))).toBeLessThan(0.1 * Math.max(...f.map(Math.abs)));
+  });
+
+  it('ShuffleNetV2 quantized for ONNX Runtime: no DequantizeLinear survives, every Concat is a QLinearConcat, every Split runs on uint8', { timeout: 120_000 }, async () => {
+    const shape: [number, number, number] = [3, 48, 48];
+    const fp32 = shufflenetV2({ inputShape: shape, classes: 10, seed: 1 });
+    const q = await quantizeModel(fp32, { precision: 'int8', data: synthetic({ shape, count: 8, seed: 2, distribution: 'normal' }), calibSize: 8, batchSize: 8 });
+    // only the RGB stem stays float: its Conv, and the Relu and MaxPool reading it
+    expect(q.report.qdq!.float.map((e) => e.opType).sort()).toEqual(['Conv', 'MaxPool', 'Relu']);
+    expect(q.report.qdq!.layout?.map((e) => e.node)).toEqual(['flatten']);
+    const g = (await optimizedGraph(q.model)).graph.nodes;
+    const count = (op: string) => g.filter((n) => n.opType === op).length;
+    expect(count('DequantizeLinear')).toBe(0);
+    expect(count('QuantizeLinear')).toBe(1); // after the float stem
+    expect(count('QLinearConcat')).toBe(fp32.graph.nodes.filter((n) => n.opType === 'Concat').length);
+    expect(count('Concat')).toBe(0);
+    expect(count('Split')).toBe(fp32.graph.nodes.filter((n) => n.opType === 'Split').length);
   });
 
   it('a pooled 1x1 map read by the classifier stays NHWC: no uint8 Transpose back to NCHW before the Flatten', async () => {
