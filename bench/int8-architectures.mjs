@@ -5,7 +5,8 @@
 // over `--rounds` rounds (the medians of the rounds' medians), run under `flock /tmp/trtn-bench.lock`.
 // --profile adds, per model and batch 64, where the time goes: ONNX Runtime's per-node kernel times (profiling on, the
 // minimum over 20 runs of each node, summed by the op ONNX Runtime ran; convolutions split into depthwise and other,
-// binary ops into broadcast and same-shape), FP32 against INT8, to show which kernels gain and which lose.
+// binary ops into broadcast and same-shape), FP32 against INT8 (the rules placement when the chosen one keeps no Q/DQ),
+// to show which kernels gain and which lose.
 // Usage: flock /tmp/trtn-bench.lock node bench/int8-architectures.mjs [--models mobilenet_v2,...] [--size 96]
 //        [--placement rules|auto] [--iterations 10] [--rounds 3] [--profile] [--out bench/results/int8-architectures.json]
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -120,7 +121,10 @@ for (const name of models) {
   let kernels;
   if (profile) {
     const feeds = { input: { data: evalBatch.feeds.input.data, dims: [64, ...shape], dtype: 'float32' } };
-    kernels = { batch: 64, fp32: await kernelProfile(serializeModel(model), model.graph, feeds, false), int8: await kernelProfile(serializeModel(q.model), q.model.graph, feeds, true) };
+    // a placement that kept no Q/DQ is the FP32 model: profile the rules placement (every layer int8) to show why
+    const allFloat = q.report.qdq.quantized.length === 0;
+    const profiled = allFloat ? (await quantizeModel(model, { precision: 'int8', data: calib, calibSize: 256, batchSize: 32, intraOpThreads: threads, placement: 'rules' })).model : q.model;
+    kernels = { batch: 64, int8Placement: allFloat ? 'rules (the chosen placement keeps no Q/DQ)' : placement, fp32: await kernelProfile(serializeModel(model), model.graph, feeds, false), int8: await kernelProfile(serializeModel(profiled), profiled.graph, feeds, true) };
   }
   // ops left float, grouped by op type and reason
   const floatOps = {};
@@ -137,7 +141,7 @@ for (const name of models) {
   for (const [k, v] of Object.entries(floatOps)) console.log(`${''.padEnd(21)}float: ${v} x ${k}`);
   if (kernels) {
     const ops = [...new Set([...Object.keys(kernels.fp32.byOp), ...Object.keys(kernels.int8.byOp)])];
-    console.log(`${''.padEnd(21)}kernels (batch 64, ms, sum of per-node minima): fp32 ${kernels.fp32.kernelMs} int8 ${kernels.int8.kernelMs}`);
+    console.log(`${''.padEnd(21)}kernels (batch 64, ms, sum of per-node minima; int8 placement ${kernels.int8Placement}): fp32 ${kernels.fp32.kernelMs} int8 ${kernels.int8.kernelMs}`);
     for (const o of ops) console.log(`${''.padEnd(23)}${o.padEnd(28)} fp32 ${String(kernels.fp32.byOp[o] ?? '-').padStart(7)}  int8 ${String(kernels.int8.byOp[o] ?? '-').padStart(7)}`);
   }
 }
