@@ -4,7 +4,7 @@
 // `--iterations` session runs timed inside the session's worker after 3 warm-up runs, FP32 and INT8 alternating
 // over `--rounds` rounds (the medians of the rounds' medians), run under `flock /tmp/trtn-bench.lock`.
 // --profile adds, per model and batch 64, where the time goes: ONNX Runtime's per-node kernel times (profiling on, the
-// minimum over 20 runs of each node, summed by the op ONNX Runtime ran; convolutions split into depthwise and other,
+// median over 20 runs after 3 warm-up runs of each node, summed by the op ONNX Runtime ran; convolutions split into depthwise and other,
 // binary ops into broadcast and same-shape), FP32 against INT8 (the rules placement when the chosen one keeps no Q/DQ),
 // to show which kernels gain and which lose.
 // Usage: flock /tmp/trtn-bench.lock node bench/int8-architectures.mjs [--models mobilenet_v2,...] [--size 96]
@@ -39,8 +39,8 @@ const profile = process.argv.includes('--profile');
 const ort = createRequire(import.meta.url)('onnxruntime-node');
 
 /**
- * Per-op kernel time (ms) of one model at one batch: ONNX Runtime profiling, each node's minimum over `runs` runs (load
- * only adds), summed by the op ONNX Runtime ran. Conv/QLinearConv are split into depthwise (a Conv of `graph` with
+ * Per-op kernel time (ms) of one model at one batch: ONNX Runtime profiling, each node's median over `runs` runs (after
+ * 3 warm-up runs), summed by the op ONNX Runtime ran. Conv/QLinearConv are split into depthwise (a Conv of `graph` with
  * group = input channels, found by the node-name prefix ORT keeps) and other; Mul/Add/QLinearMul/QLinearAdd into
  * broadcast (input shapes differ) and same-shape.
  */
@@ -71,11 +71,12 @@ async function kernelProfile(bytes, graph, feeds, int8, runs = 20) {
     if (op === 'Conv' || op === 'QLinearConv' || op === 'FusedConv') key += depthwise.some((d) => node === d || node.startsWith(`${d}.`) || node.startsWith(`${d}_`)) ? ' depthwise' : '';
     if (['Mul', 'Add'].includes(op)) key += shapeOf(inputs[0]) === shapeOf(inputs[1]) ? '' : ' broadcast';
     if (['QLinearMul', 'QLinearAdd'].includes(op)) key += shapeOf(inputs[0]) === shapeOf(inputs[3]) ? '' : ' broadcast';
-    const b = best.get(node);
-    if (!b || e.dur < b.us) best.set(node, { key, us: e.dur });
+    const b = best.get(node) ?? { key, us: [] };
+    b.us.push(e.dur);
+    best.set(node, b);
   }
   const byOp = {};
-  for (const { key, us } of best.values()) byOp[key] = (byOp[key] ?? 0) + us / 1000;
+  for (const { key, us } of best.values()) byOp[key] = (byOp[key] ?? 0) + median(us.slice(3)) / 1000;
   const sorted = Object.fromEntries(Object.entries(byOp).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +v.toFixed(3)]));
   return { kernelMs: +Object.values(byOp).reduce((a, b) => a + b, 0).toFixed(2), byOp: sorted };
 }
@@ -141,7 +142,7 @@ for (const name of models) {
   for (const [k, v] of Object.entries(floatOps)) console.log(`${''.padEnd(21)}float: ${v} x ${k}`);
   if (kernels) {
     const ops = [...new Set([...Object.keys(kernels.fp32.byOp), ...Object.keys(kernels.int8.byOp)])];
-    console.log(`${''.padEnd(21)}kernels (batch 64, ms, sum of per-node minima; int8 placement ${kernels.int8Placement}): fp32 ${kernels.fp32.kernelMs} int8 ${kernels.int8.kernelMs}`);
+    console.log(`${''.padEnd(21)}kernels (batch 64, ms, sum of per-node medians; int8 placement ${kernels.int8Placement}): fp32 ${kernels.fp32.kernelMs} int8 ${kernels.int8.kernelMs}`);
     for (const o of ops) console.log(`${''.padEnd(23)}${o.padEnd(28)} fp32 ${String(kernels.fp32.byOp[o] ?? '-').padStart(7)}  int8 ${String(kernels.int8.byOp[o] ?? '-').padStart(7)}`);
   }
 }
