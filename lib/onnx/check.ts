@@ -419,10 +419,12 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
         const axisAttr = attrInt(node, 'axis', 0);
         const axis = axisAttr < 0 ? axisAttr + s.length : axisAttr;
         if (axis < 0 || axis >= s.length) fail(ctx, `axis ${axisAttr} is out of range for rank ${s.length}`);
-        const given = constantValue(constants.get(node.inputs[1] ?? '')) ?? attrInts(node, 'split');
+        const splitInput = node.inputs[1] ?? '';
+        const given = splitInput ? constantValue(constants.get(splitInput)) : attrInts(node, 'split');
         const d = s[axis];
         const parts = node.outputs.length;
-        const sizes: ShapeDim[] = given ? [...given] : known(d) && d % parts === 0 ? Array(parts).fill(d / parts) : Array(parts).fill(null);
+        // sizes from a non-constant 'split' input are unknown; equal parts only when no sizes are given at all
+        const sizes: ShapeDim[] = given ? [...given] : !splitInput && known(d) && d % parts === 0 ? Array(parts).fill(d / parts) : Array(parts).fill(null);
         if (given && known(d) && given.reduce((a, b) => a + b, 0) !== d) fail(ctx, `split sizes [${given.join(',')}] do not add up to dim ${axis} = ${d} of '${node.inputs[0]}'`);
         node.outputs.forEach((_, k) => set(k, { elemType: x?.elemType ?? 0, shape: s.map((v, i) => (i === axis ? (sizes[k] ?? null) : v)) }));
         return;

@@ -42,6 +42,9 @@ describe('checker rules', () => {
     expect(shapes.get('t')).toEqual({ elemType: DataType.FLOAT, shape: ['N', 4, 8, 2] });
     expect(shapes.get('u')!.shape).toEqual([3, null]);
     expect(shapes.get('r')!.shape).toEqual([null, 3, 1]);
+    // sizes from a graph input are not known before running
+    const fed = model([makeNode('Split', ['x', 'sizes'], ['a', 'b'], { attributes: [attr.int('axis', 1)] })], [value('x', DataType.FLOAT, ['N', 6]), value('sizes', DataType.INT64, [2])], [value('a', DataType.FLOAT)]);
+    expect(checkModel(fed).shapes.get('a')!.shape).toEqual(['N', null]);
     const bad = model([makeNode('Split', ['x', 'wrong'], ['a', 'b'], { attributes: [attr.int('axis', 1)] })], [value('x', DataType.FLOAT, ['N', 6, 4, 8])], [value('a', DataType.FLOAT)], [int64('wrong', [2, 2])]);
     expect(() => checkModel(bad)).toThrow(/split sizes \[2,2\] do not add up to dim 1 = 6/);
   });
