@@ -3,11 +3,17 @@
 // 256 synthetic images. Which ops stayed float, and why, comes from the quantization report. Latency: median of
 // `--iterations` session runs timed inside the session's worker after 3 warm-up runs, FP32 and INT8 alternating
 // over `--rounds` rounds (the medians of the rounds' medians), run under `flock /tmp/trtn-bench.lock`.
+// --profile adds, per model and batch 64, where the time goes: ONNX Runtime's per-node kernel times (profiling on, the
+// median over 20 runs after 3 warm-up runs of each node, summed by the op ONNX Runtime ran; convolutions split into depthwise and other,
+// binary ops into broadcast and same-shape), FP32 against INT8 (the rules placement when the chosen one keeps no Q/DQ),
+// to show which kernels gain and which lose.
 // Usage: flock /tmp/trtn-bench.lock node bench/int8-architectures.mjs [--models mobilenet_v2,...] [--size 96]
-//        [--placement rules|auto] [--iterations 10] [--rounds 3] [--out bench/results/int8-architectures.json]
+//        [--placement rules|auto] [--iterations 10] [--rounds 3] [--profile] [--out bench/results/int8-architectures.json]
 //        [--reduce-range true|false (7- or 8-bit weights; default: 8-bit on a CPU with VNNI, see lib/quantize/cpu.ts)]
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import '../dist/backends/onnxruntime/index.js';
 import { synthetic } from '../dist/data/index.js';
 import { serializeModel } from '../dist/onnx/index.js';
@@ -31,6 +37,51 @@ const reduceRange = arg('reduce-range', undefined);
 const threads = 2;
 const batches = [8, 64];
 const median = (xs) => summarize(xs).median;
+const profile = process.argv.includes('--profile');
+const ort = createRequire(import.meta.url)('onnxruntime-node');
+
+/**
+ * Per-op kernel time (ms) of one model at one batch: ONNX Runtime profiling, each node's median over `runs` runs (after
+ * 3 warm-up runs), summed by the op ONNX Runtime ran. Conv/QLinearConv are split into depthwise (a Conv of `graph` with
+ * group = input channels, found by the node-name prefix ORT keeps) and other; Mul/Add/QLinearMul/QLinearAdd into
+ * broadcast (input shapes differ) and same-shape.
+ */
+async function kernelProfile(bytes, graph, feeds, int8, runs = 20) {
+  const dir = mkdtempSync(join(tmpdir(), 'trtn-int8-profile-'));
+  const session = await ort.InferenceSession.create(bytes, {
+    graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, enableProfiling: true, profileFilePrefix: join(dir, 'p'), logSeverityLevel: 3,
+    ...(int8 ? { extra: { 'optimization.disable_specified_optimizers': ORT_DISABLED_OPTIMIZERS.join(';') } } : {}),
+  });
+  const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.dtype, v.data, v.dims)]));
+  for (let i = 0; i < runs + 3; i++) await session.run(ortFeeds);
+  session.endProfiling();
+  await session.release();
+  const events = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]), 'utf8'));
+  rmSync(dir, { recursive: true, force: true });
+  const depthwise = graph.nodes
+    .filter((n) => n.opType === 'Conv' && n.name && (n.attributes.find((a) => a.name === 'group')?.i ?? 1) > 1)
+    .map((n) => n.name)
+    .sort((a, b) => b.length - a.length);
+  const shapeOf = (x) => JSON.stringify(Object.values(x ?? {})[0]);
+  const best = new Map();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const node = e.name.slice(0, -'_kernel_time'.length);
+    const op = e.args.op_name;
+    const inputs = e.args.input_type_shape ?? [];
+    let key = op;
+    if (op === 'Conv' || op === 'QLinearConv' || op === 'FusedConv') key += depthwise.some((d) => node === d || node.startsWith(`${d}.`) || node.startsWith(`${d}_`)) ? ' depthwise' : '';
+    if (['Mul', 'Add'].includes(op)) key += shapeOf(inputs[0]) === shapeOf(inputs[1]) ? '' : ' broadcast';
+    if (['QLinearMul', 'QLinearAdd'].includes(op)) key += shapeOf(inputs[0]) === shapeOf(inputs[3]) ? '' : ' broadcast';
+    const b = best.get(node) ?? { key, us: [] };
+    b.us.push(e.dur);
+    best.set(node, b);
+  }
+  const byOp = {};
+  for (const { key, us } of best.values()) byOp[key] = (byOp[key] ?? 0) + median(us.slice(3)) / 1000;
+  const sorted = Object.fromEntries(Object.entries(byOp).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +v.toFixed(3)]));
+  return { kernelMs: +Object.values(byOp).reduce((a, b) => a + b, 0).toFixed(2), byOp: sorted };
+}
 const loadStart = loadavg()[0];
 const rows = [];
 
@@ -70,6 +121,14 @@ for (const name of models) {
   }
   await fp32.close();
   await int8.close();
+  let kernels;
+  if (profile) {
+    const feeds = { input: { data: evalBatch.feeds.input.data, dims: [64, ...shape], dtype: 'float32' } };
+    // a placement that kept no Q/DQ is the FP32 model: profile the rules placement (every layer int8) to show why
+    const allFloat = q.report.qdq.quantized.length === 0;
+    const profiled = allFloat ? (await quantizeModel(model, { precision: 'int8', data: calib, calibSize: 256, batchSize: 32, intraOpThreads: threads, placement: 'rules' })).model : q.model;
+    kernels = { batch: 64, int8Placement: allFloat ? 'rules (the chosen placement keeps no Q/DQ)' : placement, fp32: await kernelProfile(serializeModel(model), model.graph, feeds, false), int8: await kernelProfile(serializeModel(profiled), profiled.graph, feeds, true) };
+  }
   // ops left float, grouped by op type and reason
   const floatOps = {};
   for (const e of q.report.qdq.float) {
@@ -79,10 +138,15 @@ for (const name of models) {
   const p = q.report.placement;
   // the measured margins that decided ('auto'/'measured'): per round FP32 / rules-placement time, all-float / int8
   const decided = p ? { summary: p.summary, fp32OverRules: p.fp32OverRules, allFloatOverInt8: p.allFloatOverInt8, regionsWithinNoise: p.decisions.filter((d) => d.decidedBy === 'within noise').length, regionsMeasured: p.decisions.filter((d) => d.decidedBy === 'measured').length } : undefined;
-  const row = { model: name, inputShape: shape, path: q.report.path, weights: q.report.weights, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), latency, floatOps, ...(decided ? { placement: decided } : {}), quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
+  const row = { model: name, inputShape: shape, path: q.report.path, weights: q.report.weights, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), latency, floatOps, ...(decided ? { placement: decided } : {}), ...(kernels ? { kernels } : {}), quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
   rows.push(row);
   console.log(`${name.padEnd(19)} cos ${row.cosine.toFixed(4)}  b8 ${latency[8].fp32Ms} -> ${latency[8].int8Ms} ms (${latency[8].speedup}x)  b64 ${latency[64].fp32Ms} -> ${latency[64].int8Ms} ms (${latency[64].speedup}x)  [${row.quantizedLayers} int8 layers; load ${row.loadavg1m.toFixed(1)}]`);
   for (const [k, v] of Object.entries(floatOps)) console.log(`${''.padEnd(21)}float: ${v} x ${k}`);
+  if (kernels) {
+    const ops = [...new Set([...Object.keys(kernels.fp32.byOp), ...Object.keys(kernels.int8.byOp)])];
+    console.log(`${''.padEnd(21)}kernels (batch 64, ms, sum of per-node medians; int8 placement ${kernels.int8Placement}): fp32 ${kernels.fp32.kernelMs} int8 ${kernels.int8.kernelMs}`);
+    for (const o of ops) console.log(`${''.padEnd(23)}${o.padEnd(28)} fp32 ${String(kernels.fp32.byOp[o] ?? '-').padStart(7)}  int8 ${String(kernels.int8.byOp[o] ?? '-').padStart(7)}`);
+  }
 }
 const result = {
   bench: 'int8-architectures',

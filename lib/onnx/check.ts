@@ -326,7 +326,7 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
         }
         const xs = x?.shape;
         const allowZero = attrInt(node, 'allowzero', 0) === 1;
-        const out: ShapeDim[] = target.map((d, i) => (d === 0 && !allowZero ? (xs ? xs[i] ?? fail(ctx, `shape[${i}] = 0 copies a dim the input does not have`) : null) : d));
+        const out: ShapeDim[] = target.map((d, i) => (d === 0 && !allowZero ? (xs ? (i < xs.length ? xs[i]! : fail(ctx, `shape[${i}] = 0 copies a dim the input does not have`)) : null) : d));
         const minus = out.filter((d) => d === -1).length;
         if (minus > 1) fail(ctx, `shape [${target.join(',')}] has more than one -1`);
         if (out.some((d) => typeof d === 'number' && d < -1)) fail(ctx, `shape [${target.join(',')}] has a negative dim`);
@@ -402,6 +402,31 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
         });
         out[axis] = sum;
         set(0, { elemType: x?.elemType ?? 0, shape: out });
+        return;
+      }
+      case 'Transpose': {
+        const s = x?.shape;
+        if (!s) return unknownShape();
+        const perm = attrInts(node, 'perm') ?? s.map((_, i) => s.length - 1 - i);
+        if (perm.length !== s.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) fail(ctx, `perm [${perm.join(',')}] is not a permutation of the ${s.length} axes of '${node.inputs[0]}'`);
+        set(0, { elemType: x?.elemType ?? 0, shape: perm.map((p) => s[p]!) });
+        return;
+      }
+      case 'Split': {
+        // sizes from the 'split' input (opset 13+) or attribute, else equal parts (num_outputs, opset 18+, or outputs)
+        const s = x?.shape;
+        if (!s) return unknownShape(...node.outputs.map((_, k) => k));
+        const axisAttr = attrInt(node, 'axis', 0);
+        const axis = axisAttr < 0 ? axisAttr + s.length : axisAttr;
+        if (axis < 0 || axis >= s.length) fail(ctx, `axis ${axisAttr} is out of range for rank ${s.length}`);
+        const splitInput = node.inputs[1] ?? '';
+        const given = splitInput ? constantValue(constants.get(splitInput)) : attrInts(node, 'split');
+        const d = s[axis];
+        const parts = node.outputs.length;
+        // sizes from a non-constant 'split' input are unknown; equal parts only when no sizes are given at all
+        const sizes: ShapeDim[] = given ? [...given] : !splitInput && known(d) && d % parts === 0 ? Array(parts).fill(d / parts) : Array(parts).fill(null);
+        if (given && known(d) && given.reduce((a, b) => a + b, 0) !== d) fail(ctx, `split sizes [${given.join(',')}] do not add up to dim ${axis} = ${d} of '${node.inputs[0]}'`);
+        node.outputs.forEach((_, k) => set(k, { elemType: x?.elemType ?? 0, shape: s.map((v, i) => (i === axis ? (sizes[k] ?? null) : v)) }));
         return;
       }
       case 'Shape': {

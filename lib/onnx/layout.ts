@@ -62,7 +62,7 @@ export function flattenNhwc(model: OnnxModel, flattens: ReadonlySet<string>): { 
     const dims = shapes.get(f.inputs[0]!)?.shape;
     if (!dims || dims.length !== 4) continue;
     const [C, H, W] = dims.slice(1) as number[];
-    if (![C, H, W].every((d) => typeof d === 'number' && d > 0) || H! * W! === 1) continue;
+    if (![C, H, W].every((d) => typeof d === 'number' && d > 0)) continue;
     const readers = consumers.get(f.outputs[0]!) ?? [];
     if (readers.length === 0 || g.outputs.some((v) => v.name === f.outputs[0])) continue;
     const ok = readers.every(({ node, slot }) => {
@@ -80,6 +80,11 @@ export function flattenNhwc(model: OnnxModel, flattens: ReadonlySet<string>): { 
       { ...f, inputs: [t] },
     ]);
     const readerNames: string[] = [];
+    // a 1x1 map reads the same order either way: the weights stay, the Transpose only tells ORT the chain is NHWC
+    if (H! * W! === 1) {
+      rewrites.push({ node: f.name, note: 'reads NHWC: Transpose(0,2,3,1) added on the 1x1 map (same order, weights unchanged)' });
+      continue;
+    }
     for (const { node } of readers) {
       const w = findInitializer(g, node.inputs[1]!)!;
       const kAxis = node.opType === 'Gemm' && attrInt(node, 'transB', 0) === 1 ? 1 : 0;

@@ -14,8 +14,8 @@
  * - Quantization then propagates forward through ops that have int8 kernels or move data only: MaxPool,
  *   AveragePool, GlobalAveragePool, Relu, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, and through Add and
  *   Concat when every float input is already quantized (residual Add -> QLinearAdd with its own output scale;
- *   Concat -> QLinearConcat). Ops that only move data (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze)
- *   reuse their input's scale, which lets ONNX Runtime drop their Q/DQ pair and run them on int8 directly.
+ *   Concat -> QLinearConcat). Ops that only move data (MaxPool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze;
+ *   for ONNX Runtime also Split) reuse their input's scale, which lets ONNX Runtime drop their Q/DQ pair and run them on int8 directly.
  * - Activation encoding. TensorRT: int8, zero point 0. ONNX Runtime: uint8 (its x86 kernels' native u8 x s8 form);
  *   a tensor that can be negative gets zero point 128 (q - 128 = the symmetric int8 value, scale amax/127); a
  *   non-negative one (a Relu output, and pooling, reshaping, Concat or Add of non-negative tensors: plan.nonNegative)
@@ -132,6 +132,12 @@ export interface QdqPlan {
 export const QDQ_COMPUTE_OPS = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'] as const;
 /** Ops that only move or select values: their output reuses the input's scale. */
 const SAME_SCALE_OPS = new Set(['MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze']);
+/**
+ * ONNX Runtime only: Split on int8 (ORT drops its Q/DQ and splits the uint8 data). A float Split left a channel
+ * split (ShuffleNetV2) between a DequantizeLinear and QuantizeLinears, and with it the Concat, Reshape and Transpose
+ * of the channel shuffle: measured, that int8 model ran 1.4x slower than FP32.
+ */
+const ORT_SAME_SCALE_OPS = new Set(['Split']);
 /** Ops with their own output scale that run on int8 when their inputs are quantized. */
 const OWN_SCALE_OPS = new Set(['AveragePool', 'GlobalAveragePool', 'Add', 'Concat']);
 /**
@@ -300,7 +306,7 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
     }
     const floatConstants = node.inputs.filter((t) => inits.get(t)?.dataType === DataType.FLOAT);
     const ownScale = OWN_SCALE_OPS.has(op) || (ort && ORT_OWN_SCALE_OPS.has(op));
-    const sameScale = SAME_SCALE_OPS.has(op);
+    const sameScale = SAME_SCALE_OPS.has(op) || (ort && ORT_SAME_SCALE_OPS.has(op));
     if (ort && ownScale && floatConstants.length > 0 && !ORT_CONSTANT_OPERAND_OPS.has(op)) {
       fl(`${op} with a constant operand has no int8 kernel`);
       continue;
@@ -315,9 +321,13 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
         continue;
       }
       if (sameScale) {
-        mark(out, scaleSource.get(node.inputs[0]!)!);
+        // every output (Split has several) reads the input's int8 data with its scale
         const f = scaleFactor.get(node.inputs[0]!);
-        if (f !== undefined) scaleFactor.set(out, f);
+        for (const o of node.outputs) {
+          if (o === '') continue;
+          mark(o, scaleSource.get(node.inputs[0]!)!);
+          if (f !== undefined) scaleFactor.set(o, f);
+        }
       } else mark(out);
       if (op === 'Sigmoid') fixedAmax.set(out, 1);
       if (reluLike) {
@@ -358,7 +368,7 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
     const data = node.inputs.filter((t) => t !== '' && !inits.has(t) && (op !== 'Reshape' || t === node.inputs[0]));
     // a constant operand of Add/Mul must be non-negative too
     const constantsNonNegative = node.inputs.every((t) => inits.get(t)?.dataType !== DataType.FLOAT || tensorToFloat32(inits.get(t)!).every((v) => v >= 0));
-    const follows = SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op) || (ort && ORT_OWN_SCALE_OPS.has(op));
+    const follows = SAME_SCALE_OPS.has(op) || OWN_SCALE_OPS.has(op) || (ort && (ORT_OWN_SCALE_OPS.has(op) || ORT_SAME_SCALE_OPS.has(op)));
     if (op === 'Relu' || op === 'Sigmoid' || isRelu6(graph, node) || (follows && constantsNonNegative && data.length > 0 && data.every((t) => nonNegative.has(t)))) nonNegative.add(out);
   }
   const sources = [...new Set(ordered.map((t) => scaleSource.get(t)!))];

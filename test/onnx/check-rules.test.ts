@@ -21,6 +21,34 @@ describe('checker rules', () => {
     }
   });
 
+  it('Split (sizes from the input, or equal parts) and Transpose; a Reshape 0 copies an unknown dim as unknown', () => {
+    const int64 = (name: string, v: number[]) => makeTensor(name, BigInt64Array.from(v.map(BigInt)), [v.length]);
+    const m = model(
+      [
+        makeNode('Split', ['x', 'sizes'], ['a', 'b'], { attributes: [attr.int('axis', 1)] }),
+        makeNode('Split', ['x'], ['h1', 'h2'], { attributes: [attr.int('axis', -1)] }),
+        makeNode('Transpose', ['a'], ['t'], { attributes: [attr.ints('perm', [0, 2, 3, 1])] }),
+        makeNode('Transpose', ['y'], ['u']),
+        makeNode('Reshape', ['y', 'copy'], ['r']),
+      ],
+      [value('x', DataType.FLOAT, ['N', 6, 4, 8]), value('y', DataType.FLOAT, [null, 3])],
+      [value('t', DataType.FLOAT), value('b', DataType.FLOAT), value('h1', DataType.FLOAT), value('u', DataType.FLOAT), value('r', DataType.FLOAT)],
+      [int64('sizes', [2, 4]), int64('copy', [0, 3, 1])],
+    );
+    const { shapes } = checkModel(m);
+    expect(shapes.get('a')!.shape).toEqual(['N', 2, 4, 8]);
+    expect(shapes.get('b')!.shape).toEqual(['N', 4, 4, 8]);
+    expect(shapes.get('h1')!.shape).toEqual(['N', 6, 4, 4]);
+    expect(shapes.get('t')).toEqual({ elemType: DataType.FLOAT, shape: ['N', 4, 8, 2] });
+    expect(shapes.get('u')!.shape).toEqual([3, null]);
+    expect(shapes.get('r')!.shape).toEqual([null, 3, 1]);
+    // sizes from a graph input are not known before running
+    const fed = model([makeNode('Split', ['x', 'sizes'], ['a', 'b'], { attributes: [attr.int('axis', 1)] })], [value('x', DataType.FLOAT, ['N', 6]), value('sizes', DataType.INT64, [2])], [value('a', DataType.FLOAT)]);
+    expect(checkModel(fed).shapes.get('a')!.shape).toEqual(['N', null]);
+    const bad = model([makeNode('Split', ['x', 'wrong'], ['a', 'b'], { attributes: [attr.int('axis', 1)] })], [value('x', DataType.FLOAT, ['N', 6, 4, 8])], [value('a', DataType.FLOAT)], [int64('wrong', [2, 2])]);
+    expect(() => checkModel(bad)).toThrow(/split sizes \[2,2\] do not add up to dim 1 = 6/);
+  });
+
   it('an input of unknown rank leaves MatMul, Conv and Gemm outputs unknown instead of failing', () => {
     const w = makeTensor('w', new Float32Array(2 * 3 * 3 * 3), [2, 3, 3, 3]);
     const m = model(

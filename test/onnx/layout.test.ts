@@ -61,9 +61,17 @@ describe('flattenNhwc (lib/onnx/layout.ts)', () => {
     });
   }
 
-  it('leaves a Flatten alone when a reader is not a weight product, the map is 1x1, or it is not asked for', () => {
+  it('on a 1x1 map adds the Transpose only: the weights stay, the function is the same', async () => {
+    const m = convHead('gemmT', 6);
+    const { model: r, rewrites } = flattenNhwc(m, new Set(['flatten']));
+    expect(rewrites).toEqual([{ node: 'flatten', note: 'reads NHWC: Transpose(0,2,3,1) added on the 1x1 map (same order, weights unchanged)' }]);
+    expect(r.graph.nodes.map((n) => n.opType)).toEqual(['Conv', 'Relu', 'MaxPool', 'Transpose', 'Flatten', 'Gemm']);
+    expect(r.graph.nodes.find((n) => n.name === 'fc')!.inputs).toEqual(['f', 'wh', 'bh']);
+    expect(Array.from(await run(r, x!))).toEqual(Array.from(await run(m, x!)));
+  });
+
+  it('leaves a Flatten alone when a reader is not a weight product, or it is not asked for', () => {
     expect(flattenNhwc(convHead('softmax'), new Set(['flatten'])).rewrites).toEqual([]);
-    expect(flattenNhwc(convHead('gemmT', 6), new Set(['flatten'])).rewrites).toEqual([]); // pooled to 1x1: order is the same
     const m = convHead('gemmT');
     expect(flattenNhwc(m, new Set()).model).toBe(m);
   });

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attr, makeNode } from '../../lib/onnx/graph.js';
 import { loadModel, serializeModel } from '../../lib/onnx/io.js';
-import { tensorToFloat32 } from '../../lib/onnx/tensor.js';
+import { makeTensor, tensorToFloat32 } from '../../lib/onnx/tensor.js';
 import { decomposeHardActivations } from '../../lib/onnx/hard-activations.js';
-import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdq } from '../../lib/onnx/qdq.js';
-import { efficientnetB0, mobilenetV3Small } from '../../lib/models/index.js';
+import { insertQdq, ORT_DISABLED_OPTIMIZERS, planQdq, planQdqForTarget } from '../../lib/onnx/qdq.js';
+import { efficientnetB0, mobilenetV3Small, shufflenetV2 } from '../../lib/models/index.js';
 import { synthetic } from '../../lib/data/index.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
 import type { PlacementTimer } from '../../lib/quantize/placement.js';
@@ -119,8 +119,8 @@ describe('Q/DQ for SiLU, squeeze-excitation and HardSwish (ONNX Runtime QLinearS
   });
 });
 
-/** Op counts ('domain:op' outside the default domain) of the graph ONNX Runtime optimized for this CPU. */
-async function optimizedOps(m: ReturnType<typeof model>): Promise<Record<string, number>> {
+/** The graph ONNX Runtime optimized for this CPU. */
+async function optimizedGraph(m: ReturnType<typeof model>): Promise<ReturnType<typeof model>> {
   const file = join(mkdtempSync(join(tmpdir(), 'trtn-int8-kernels-')), 'optimized.onnx');
   const s = await ort.InferenceSession.create(serializeModel(m), {
     graphOptimizationLevel: 'all',
@@ -129,8 +129,13 @@ async function optimizedOps(m: ReturnType<typeof model>): Promise<Record<string,
     logSeverityLevel: 3,
   } as ort.InferenceSession.SessionOptions);
   await s.release();
+  return loadModel(readFileSync(file));
+}
+
+/** Op counts ('domain:op' outside the default domain) of the graph ONNX Runtime optimized for this CPU. */
+async function optimizedOps(m: ReturnType<typeof model>): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const n of loadModel(readFileSync(file)).graph.nodes) {
+  for (const n of (await optimizedGraph(m)).graph.nodes) {
     const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}:${n.opType}` : n.opType;
     counts[key] = (counts[key] ?? 0) + 1;
   }
@@ -188,5 +193,98 @@ describe('measured placement on a model with rewritten HardSwish', () => {
     expect(q.report.hardActivations).toBeUndefined();
     expect(q.report.qdq!.float.filter((e) => e.opType === 'HardSwish')).toHaveLength(19);
     expect(q.report.qdq!.float.some((e) => e.opType === 'Clip')).toBe(false);
+  });
+});
+
+describe('channel split and shuffle run on int8 for ONNX Runtime (the ShuffleNetV2 pattern)', () => {
+  // x -> Conv+Relu -> Split halves -> (x1, Conv+Relu(x2)) -> Concat -> shuffle (Reshape, Transpose, Reshape) -> Conv+Relu
+  // -> GlobalAveragePool -> Flatten -> Gemm
+  const rnd = seeded(21);
+  const conv = (name: string, x: string, w: string, y: string) => [makeNode('Conv', [x, w], [`${y}.c`], { name }), makeNode('Relu', [`${y}.c`], [y], { name: `${name}.relu` })];
+  const int64 = (name: string, v: number[]) => makeTensor(name, BigInt64Array.from(v.map(BigInt)), [v.length]);
+  const m = model(
+    [
+      ...conv('conv1', 'x', 'w1', 'a'),
+      makeNode('Split', ['a', 'halves'], ['x1', 'x2'], { name: 'split', attributes: [attr.int('axis', 1)] }),
+      ...conv('branch', 'x2', 'w2', 'b'),
+      makeNode('Concat', ['x1', 'b'], ['cat'], { name: 'concat', attributes: [attr.int('axis', 1)] }),
+      makeNode('Reshape', ['cat', 'groups'], ['g5'], { name: 'shuffle.reshape' }),
+      makeNode('Transpose', ['g5'], ['t5'], { name: 'shuffle.transpose', attributes: [attr.ints('perm', [0, 2, 1, 3, 4])] }),
+      makeNode('Reshape', ['t5', 'flat'], ['s'], { name: 'shuffle.flat' }),
+      ...conv('conv2', 's', 'w3', 'd'),
+      makeNode('GlobalAveragePool', ['d'], ['p'], { name: 'gap' }),
+      makeNode('Flatten', ['p'], ['f'], { name: 'flatten' }),
+      makeNode('Gemm', ['f', 'wf', 'bf'], ['logits'], { name: 'fc', attributes: [attr.int('transB', 1)] }),
+    ],
+    [weight('w1', [8, 8, 1, 1], rnd), int64('halves', [4, 4]), weight('w2', [4, 4, 1, 1], rnd), int64('groups', [0, 2, 4, 6, 6]), int64('flat', [0, 8, 6, 6]), weight('w3', [8, 8, 1, 1], rnd), weight('wf', [5, 8], rnd), weight('bf', [5], rnd)],
+    { name: 'x', dims: ['N', 8, 6, 6] },
+    [{ name: 'logits', dims: ['N', 5] }],
+  );
+  const scalesOf = (plan: ReturnType<typeof planQdq>) => new Map(plan.calibrate.map((t) => [t, 3 / 127]));
+
+  it('places Split, Concat and the shuffle on int8 (Split shares its input scale); TensorRT keeps Split float', () => {
+    const plan = planQdq(m);
+    expect(plan.report.float).toEqual([]);
+    expect(plan.report.int8.map((e) => e.opType)).toEqual(expect.arrayContaining(['Split', 'Concat', 'Reshape', 'Transpose']));
+    expect(plan.scaleSource.get('x1')).toBe('a');
+    expect(plan.scaleSource.get('x2')).toBe('a');
+    expect(planQdq(m, { target: 'tensorrt' }).report.float.map((e) => e.opType)).toContain('Split');
+  });
+
+  it('ONNX Runtime runs it with no DequantizeLinear left, and the int8 Split gives exactly what a float Split between DQ and Q gives', async () => {
+    const plan = planQdq(m);
+    const { model: q } = insertQdq(m, scalesOf(plan), { plan });
+    const ops = await optimizedOps(q);
+    expect(ops.DequantizeLinear).toBeUndefined();
+    expect(ops.QuantizeLinear).toBe(1); // the graph input only
+    expect(ops['com.microsoft:QLinearConcat']).toBe(1);
+    expect(ops.Concat).toBeUndefined();
+    expect(ops.Split).toBe(1);
+    // Split kept float: DQ -> Split -> Q with the same scale round-trips each int8 value, so the results are identical
+    const floatSplit = planQdq(m, { exclude: ['split'] });
+    expect(floatSplit.report.float.map((e) => e.node)).toContain('split');
+    const { model: qf } = insertQdq(m, scalesOf(floatSplit), { plan: floatSplit });
+    const r = seeded(4);
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 2 * 8 * 36 }, () => r() * 4), [2, 8, 6, 6]);
+    const a = (await run(q, { x })).logits!.data as Float32Array;
+    const b = (await run(qf, { x })).logits!.data as Float32Array;
+    expect(Array.from(a)).toEqual(Array.from(b));
+    const f = (await run(m, { x })).logits!.data as Float32Array;
+    expect(Math.max(...f.map((v, i) => Math.abs(v - a[i]!)))).toBeLessThan(0.1 * Math.max(...f.map(Math.abs)));
+  });
+
+  it('ShuffleNetV2 quantized for ONNX Runtime: no DequantizeLinear survives, every Concat is a QLinearConcat, every Split runs on uint8', { timeout: 120_000 }, async () => {
+    const shape: [number, number, number] = [3, 48, 48];
+    const fp32 = shufflenetV2({ inputShape: shape, classes: 10, seed: 1 });
+    const q = await quantizeModel(fp32, { precision: 'int8', data: synthetic({ shape, count: 8, seed: 2, distribution: 'normal' }), calibSize: 8, batchSize: 8 });
+    // only the RGB stem stays float: its Conv, and the Relu and MaxPool reading it
+    expect(q.report.qdq!.float.map((e) => e.opType).sort()).toEqual(['Conv', 'MaxPool', 'Relu']);
+    expect(q.report.qdq!.layout?.map((e) => e.node)).toEqual(['flatten']);
+    const g = (await optimizedGraph(q.model)).graph.nodes;
+    const count = (op: string) => g.filter((n) => n.opType === op).length;
+    expect(count('DequantizeLinear')).toBe(0);
+    expect(count('QuantizeLinear')).toBe(1); // after the float stem
+    expect(count('QLinearConcat')).toBe(fp32.graph.nodes.filter((n) => n.opType === 'Concat').length);
+    expect(count('Concat')).toBe(0);
+    expect(count('Split')).toBe(fp32.graph.nodes.filter((n) => n.opType === 'Split').length);
+  });
+
+  it('a pooled 1x1 map read by the classifier stays NHWC: no uint8 Transpose back to NCHW before the Flatten', async () => {
+    const { model: rewritten, plan } = planQdqForTarget(m);
+    expect(plan.report.layout).toEqual([{ node: 'flatten', note: expect.stringMatching(/1x1 map/) }]);
+    // same weights: on a 1x1 map (c) and (h, w, c) order are the same
+    expect(rewritten.graph.nodes.find((n) => n.name === 'fc')!.inputs).toEqual(['f', 'wf', 'bf']);
+    const { model: q } = insertQdq(rewritten, scalesOf(plan), { plan });
+    const { model: q0 } = insertQdq(m, scalesOf(planQdq(m)), { plan: planQdq(m) });
+    const g = (await optimizedGraph(q)).graph.nodes;
+    const gap = g.find((n) => n.opType === 'QLinearGlobalAveragePool')!;
+    expect(gap.attributes.find((a) => a.name === 'channels_last')?.i).toBe(1);
+    // its input comes straight from the convolution's NHWC output
+    expect(g.find((n) => n.outputs.includes(gap.inputs[0]!))!.opType).toBe('QLinearConv');
+    const transposes = (nodes: typeof g) => nodes.filter((n) => n.opType === 'Transpose').length;
+    expect(transposes(g)).toBe(transposes((await optimizedGraph(q0)).graph.nodes) - 1);
+    const r = seeded(5);
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 2 * 8 * 36 }, () => r() * 4), [2, 8, 6, 6]);
+    expect(Array.from((await run(q, { x })).logits!.data as Float32Array)).toEqual(Array.from((await run(q0, { x })).logits!.data as Float32Array));
   });
 });
