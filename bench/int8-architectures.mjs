@@ -9,7 +9,7 @@
 // to show which kernels gain and which lose.
 // Usage: flock /tmp/trtn-bench.lock node bench/int8-architectures.mjs [--models mobilenet_v2,...] [--size 96]
 //        [--placement rules|auto] [--iterations 10] [--rounds 3] [--profile] [--out bench/results/int8-architectures.json]
-//        [--reduce-range true|false (7- or 8-bit weights; default: 8-bit on a CPU with VNNI, see lib/quantize/cpu.ts)]
+//        [--reduce-range true|false (7- or 8-bit weights; default 7-bit, depthwise 8-bit: QuantizeOptions.reduceRange)]
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';

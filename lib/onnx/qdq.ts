@@ -72,7 +72,7 @@ export interface QdqOptions {
    * without VNNI multiply u8 x s8 pairs into int16 (vpmaddubsw) and saturate with full-range weights (a silent
    * accuracy loss); 7-bit weights cannot overflow. Depthwise convolutions keep 8 bits either way: MLAS's depthwise
    * kernels widen both operands to 32 bits before multiplying (see weightQmax). Default: true for target
-   * 'onnxruntime', false for 'tensorrt'; quantizeModel turns it off on a CPU with VNNI (lib/quantize/cpu.ts).
+   * 'onnxruntime', false for 'tensorrt' (QuantizeOptions.reduceRange says why it stays on with VNNI too).
    */
   reduceRange?: boolean;
   /**

@@ -5,7 +5,6 @@ import { serializeModel } from '../../lib/onnx/io.js';
 import { DataType, type OnnxModel } from '../../lib/onnx/model.js';
 import { tensorToArray } from '../../lib/onnx/tensor.js';
 import { insertQdq, planQdq } from '../../lib/onnx/qdq.js';
-import { cpuinfoHasVnni } from '../../lib/quantize/cpu.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
 import { mobilenetV2 } from '../../lib/models/index.js';
 import { synthetic } from '../../lib/data/index.js';
@@ -46,7 +45,7 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return ab / Math.sqrt(aa * bb);
 }
 
-describe('weight bits for ONNX Runtime (QdqOptions.reduceRange, lib/quantize/cpu.ts)', () => {
+describe('weight bits for ONNX Runtime (QdqOptions.reduceRange)', () => {
   const scales = new Map(planQdq(pwDw).calibrate.map((t) => [t, 4 / 127]));
 
   it('reduceRange keeps 7-bit weights where u8 x s8 pairs meet in int16, 8-bit in depthwise convolutions', () => {
@@ -74,13 +73,6 @@ describe('weight bits for ONNX Runtime (QdqOptions.reduceRange, lib/quantize/cpu
     // the same int8 results up to one step of the output's rounding
     const step = Math.max(...Array.from(reference, Math.abs)) / 100;
     expect(Math.max(...fused.map((v, i) => Math.abs(v - reference[i]!)))).toBeLessThan(step);
-  });
-
-  it('reads VNNI from /proc/cpuinfo flags', () => {
-    expect(cpuinfoHasVnni('processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_vnni avx512_bf16\n')).toBe(true);
-    expect(cpuinfoHasVnni('flags\t\t: fpu avx2 avx_vnni\n')).toBe(true);
-    expect(cpuinfoHasVnni('flags\t\t: fpu sse avx2 avx512f avx512bw\nbugs\t\t: avx_vnni\n')).toBe(false);
-    expect(cpuinfoHasVnni('')).toBe(false);
   });
 
   it('8-bit weights bring the int8 MobileNetV2 closer to FP32 than 7-bit ones, and the report says which', async () => {
