@@ -116,12 +116,32 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     const kept = await measurePlacement(m, {}, { timer: fast.timer, rounds: 2, searchBelowSpeedup: 1.1 });
     expect(kept.report.mode).toBe('auto');
     expect(kept.report.decisions).toEqual([]);
-    expect(kept.report.unmeasured.map((u) => u.reason)).toEqual(Array(3).fill('not timed (the rules placement ran at least 1.1x faster than FP32 in every round); kept int8'));
+    expect(kept.report.unmeasured.map((u) => u.reason)).toEqual(Array(3).fill('not timed (the rules placement ran at least 1.1x faster than FP32 in every round of two sessions); kept int8'));
     expect(kept.report.summary).toMatch(/^rules placement kept/);
-    expect(fast.opened).toHaveLength(2); // FP32 and the rules placement only
+    expect(fast.opened).toHaveLength(3); // FP32 and the rules placement, in two sessions
+    expect(quantizeOps(fast.opened[2]!)).toBe(quantizeOps(fast.opened[1]!));
     const even = costTimer({ conv1: { int8: 5, float: 2 }, conv2: { int8: 1, float: 2.5 }, fc: { int8: 1, float: 1.2 } });
     const searched = await measurePlacement(m, {}, { timer: even.timer, rounds: 2, patience: 10, searchBelowSpeedup: 1.1 });
     expect(searched.keepFloat.map((k) => k.node)).toEqual(['conv1']);
+  });
+
+  it("'auto' keeps the rules placement only when a second, fresh session of it is faster too", async () => {
+    // int8 everywhere is 4x faster, but the second session opened for the all-int8 model runs 10x slower (an ORT session
+    // that lands on slow kernels): the first session alone would have kept it.
+    const costs = { conv1: { int8: 1, float: 4 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 4 } };
+    const inner = costTimer(costs);
+    let allInt8Opened = 0;
+    const bimodal: PlacementTimer = async (candidate, o) => {
+      const t = await inner.timer(candidate, o);
+      const allInt8 = o.int8 && quantizeOps(candidate) === quantizeOps(inner.opened[1] ?? candidate);
+      const slow = allInt8 && ++allInt8Opened === 2 ? 10 : 1;
+      return { time: async () => slow * (await t.time()), release: t.release };
+    };
+    const r = await measurePlacement(m, {}, { timer: bimodal, rounds: 2, patience: 10, searchBelowSpeedup: 1.1 });
+    expect(r.report.summary).toMatch(/^measured/);
+    expect(r.report.decisions.length).toBeGreaterThan(0);
+    const steady = await measurePlacement(m, {}, { timer: costTimer(costs).timer, rounds: 2, patience: 10, searchBelowSpeedup: 1.1 });
+    expect(steady.report.summary).toMatch(/^rules placement kept/);
   });
 
   it('quantizeModel with placement measured lists the measured float regions in the report and calibrates what they need', async () => {
