@@ -6,7 +6,7 @@
  * request counter (no CPU while idle), the caller writes the feeds into shared memory and notifies, and awaits the
  * reply with Atomics.waitAsync, so its event loop is never blocked.
  *
- * Each of those sleeps costs a thread wake-up per call (8-35 us on a 2-core VM, measured by bench/engine-overhead.mjs)
+ * Each of those sleeps costs a thread wake-up per call (bench/engine-overhead.mjs splits the cost by variant)
  * while calls come back to back, so both sides first poll for a short while (HandoffOptions): the session thread spins
  * for the next request when the last one followed its reply within the spin window, and the caller, when the last
  * reply came within the poll window, polls from its event loop (setImmediate: other callbacks still run) before
