@@ -11,7 +11,7 @@
 //                plus feed validation and lifecycle tracking
 // copy-in/out are the copies of the feeds into and the outputs out of a shared buffer alone, on the main thread.
 // Runs under the shared benchmark lock (re-executes itself under flock unless TRTN_BENCH_LOCKED=1).
-// Usage: node bench/engine-overhead.mjs [--models cnn,vgg16] [--batches 1,8,64] [--rounds 7] [--block-ms 300]
+// Usage: node bench/engine-overhead.mjs [--models cnn,vgg16] [--batches 1,8,64] [--rounds 7] [--block-ms 300] [--threads 2]
 //        [--out bench/results/engine-overhead.json]   (build first: npx tsc -p tsconfig.json)
 import { holdBenchLock } from './bench-lock.mjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,7 +36,8 @@ const batches = arg('batches', '1,8,64').split(',').map(Number);
 const rounds = Number(arg('rounds', '7'));
 const blockMs = Number(arg('block-ms', '300'));
 const out = arg('out', 'bench/results/engine-overhead.json');
-const threads = 2;
+// --threads 1 leaves this 2-core machine a core the runtime does not use: what the hand-off costs when it can poll
+const threads = Number(arg('threads', '2'));
 const round3 = (x) => Math.round(x * 1000) / 1000;
 
 /** Time `fn` back to back for about blockMs (at least 5 calls); returns per-call ms. */
@@ -109,7 +110,7 @@ for (const name of models) {
 }
 load.end = loadavg().map((x) => round3(x));
 const result = {
-  what: 'engine.infer vs onnxruntime-node session.run on the main thread, fp32, graph optimization all, intra-op threads 2; medians (ms) over interleaved rounds',
+  what: `engine.infer vs onnxruntime-node session.run on the main thread, fp32, graph optimization all, intra-op threads ${threads}; medians (ms) over interleaved rounds`,
   conditions: { cpu: cpus()[0]?.model, cpus: cpus().length, node: process.version, loadavg: load, rounds, blockMs, note: 'shared 2-core machine; other jobs perturb timings when the 1-minute load is above ~1' },
   rows,
 };

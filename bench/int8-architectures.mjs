@@ -1,5 +1,6 @@
 // INT8 on modern architectures (lib/models/modern.ts) on ONNX Runtime: FP32 vs INT8 latency at batch 8 and 64 with
-// 2 intra-op threads, and the cosine of the logits against FP32 on synthetic input (normal, seeded). Calibration on
+// 2 intra-op threads, and the cosine of the logits against FP32 on synthetic input (normal, seeded). Where the int8
+// build padded depthwise channels (lib/onnx/pad-channels.ts), FP32 with the same padding is timed too (fp32PaddedMs). Calibration on
 // 256 synthetic images. Which ops stayed float, and why, comes from the quantization report. Latency: median of
 // `--iterations` session runs timed inside the session's worker after 3 warm-up runs, FP32 and INT8 alternating
 // over `--rounds` rounds (the medians of the rounds' medians), run under `flock /tmp/trtn-bench.lock`.
@@ -23,6 +24,8 @@ import { readBatches } from '../dist/quantize/channels.js';
 import { summarize } from '../dist/engine/stats.js';
 import { WorkerSession } from '../dist/backends/onnxruntime/session.js';
 import { ORT_DISABLED_OPTIMIZERS } from '../dist/onnx/qdq.js';
+import { foldBatchNorm } from '../dist/onnx/fold.js';
+import { padDepthwiseChannels } from '../dist/onnx/pad-channels.js';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -108,19 +111,25 @@ for (const name of models) {
   const a = Object.values(await fp32.run(evalBatch.feeds))[0].data;
   const b = Object.values(await int8.run(evalBatch.feeds))[0].data;
   const cos = cosine(a, b);
+  // The channel padding of the int8 build (lib/onnx/pad-channels.ts) speeds FP32's kernels too: FP32 with the same
+  // padding is timed beside, so that what INT8 itself gains shows.
+  const padded = q.report.paddedChannels?.length ? await WorkerSession.open(serializeModel(padDepthwiseChannels(foldBatchNorm(model)).model), { intraOpThreads: threads, interOpThreads: 1 }) : undefined;
   const latency = {};
   for (const n of batches) {
     const feeds = { input: { data: evalBatch.feeds.input.data.slice(0, n * shape[0] * shape[1] * shape[2]), dims: [n, ...shape], dtype: 'float32' } };
     const f = [];
     const i8 = [];
+    const fp = [];
     for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? [[fp32, f], [int8, i8]] : [[int8, i8], [fp32, f]];
+      const order = [[fp32, f], [int8, i8], ...(padded ? [[padded, fp]] : [])];
+      if (r % 2 === 1) order.reverse();
       for (const [s, out] of order) out.push(median(Array.from(await s.bench(feeds, 3, iterations))));
     }
-    latency[n] = { fp32Ms: +median(f).toFixed(2), int8Ms: +median(i8).toFixed(2), speedup: +(median(f) / median(i8)).toFixed(2) };
+    latency[n] = { fp32Ms: +median(f).toFixed(2), int8Ms: +median(i8).toFixed(2), speedup: +(median(f) / median(i8)).toFixed(2), ...(padded ? { fp32PaddedMs: +median(fp).toFixed(2), speedupOverPadded: +(median(fp) / median(i8)).toFixed(2) } : {}) };
   }
   await fp32.close();
   await int8.close();
+  await padded?.close();
   let kernels;
   if (profile) {
     const feeds = { input: { data: evalBatch.feeds.input.data, dims: [64, ...shape], dtype: 'float32' } };
@@ -141,6 +150,7 @@ for (const name of models) {
   const row = { model: name, inputShape: shape, path: q.report.path, weights: q.report.weights, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), latency, floatOps, ...(decided ? { placement: decided } : {}), ...(kernels ? { kernels } : {}), quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
   rows.push(row);
   console.log(`${name.padEnd(19)} cos ${row.cosine.toFixed(4)}  b8 ${latency[8].fp32Ms} -> ${latency[8].int8Ms} ms (${latency[8].speedup}x)  b64 ${latency[64].fp32Ms} -> ${latency[64].int8Ms} ms (${latency[64].speedup}x)  [${row.quantizedLayers} int8 layers; load ${row.loadavg1m.toFixed(1)}]`);
+  if (latency[8].fp32PaddedMs !== undefined) console.log(`${''.padEnd(21)}fp32 with the int8 build's channel padding: b8 ${latency[8].fp32PaddedMs} ms (int8 ${latency[8].speedupOverPadded}x)  b64 ${latency[64].fp32PaddedMs} ms (int8 ${latency[64].speedupOverPadded}x)`);
   for (const [k, v] of Object.entries(floatOps)) console.log(`${''.padEnd(21)}float: ${v} x ${k}`);
   if (kernels) {
     const ops = [...new Set([...Object.keys(kernels.fp32.byOp), ...Object.keys(kernels.int8.byOp)])];

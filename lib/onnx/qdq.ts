@@ -428,7 +428,8 @@ export function quantizeWeightPerChannel(w: Float32Array, dims: readonly number[
       amax[c] = m;
     }
   const scales = new Float32Array(channels);
-  for (let c = 0; c < channels; c++) scales[c] = Math.max(amax[c]!, 1e-30) / qmax;
+  // an all-zero channel (e.g. padding, lib/onnx/pad-channels.ts) gets a plain scale: any represents its zeros exactly
+  for (let c = 0; c < channels; c++) scales[c] = (amax[c]! > 0 ? Math.max(amax[c]!, 1e-30) : 1) / qmax;
   const q = new Int8Array(w.length);
   for (let o = 0; o < outer; o++)
     for (let c = 0; c < channels; c++) {

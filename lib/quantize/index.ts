@@ -24,6 +24,7 @@ import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
 import { correctBias, equalizeModel, type BiasCorrectionReport, type EqualizeReport } from '../onnx/equalize.js';
 import { smoothingPairs, smoothModel, type SmoothReport } from '../onnx/smooth.js';
 import { decomposeHardActivationsForInt8, type HardActivationRewrite } from '../onnx/hard-activations.js';
+import { padDepthwiseChannels, type PaddedDepthwise } from '../onnx/pad-channels.js';
 import { feedInputs, findInitializer } from '../onnx/graph.js';
 import { tensorToFloat32 } from '../onnx/tensor.js';
 import { channelStatistics, readBatches } from './channels.js';
@@ -81,6 +82,12 @@ export interface QuantizeOptions {
    * (bench/int8-architectures.mjs --reduce-range), so they are not the default.
    */
   reduceRange?: boolean;
+  /**
+   * Target 'onnxruntime': pad depthwise convolutions whose channel count is not a multiple of 16 (with the 1x1
+   * convolutions around them), exactly, so that ONNX Runtime runs them on its int8 depthwise kernel instead of a
+   * generic one several times slower (lib/onnx/pad-channels.ts). Default true.
+   */
+  padChannels?: boolean;
   /** Keep float the fewest layers that hold top-1 on `data` within `maxDrop` (0..1) of FP32 (lib/quantize/budget.ts). */
   accuracyBudget?: AccuracyBudget;
   seed?: number;
@@ -126,6 +133,8 @@ export interface QuantizeReport {
   smoothing?: SmoothReport;
   /** HardSwish/HardSigmoid rewritten into ops with int8 kernels (ONNX Runtime; lib/onnx/hard-activations.ts). */
   hardActivations?: HardActivationRewrite[];
+  /** Depthwise convolutions padded to 16 channels for ONNX Runtime's int8 kernel (lib/onnx/pad-channels.ts). */
+  paddedChannels?: PaddedDepthwise[];
   biasCorrection?: BiasCorrectionReport;
   budget?: BudgetReport;
   /** Warnings (also sent to the build's logger), e.g. an int8 build that kept no Q/DQ. */
@@ -258,6 +267,14 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   }
   // the float model as given (BatchNorm folded, exactly rescaled): FP32's speed, and the model when nothing stays int8
   const floatModel = work;
+  if (ortTarget && (options.padChannels ?? true)) {
+    const pad = padDepthwiseChannels(work);
+    if (pad.padded.length > 0) {
+      work = pad.model;
+      extra.paddedChannels = pad.padded;
+      methods.push(`${pad.padded.length} depthwise convolution${pad.padded.length === 1 ? '' : 's'} padded to a multiple of 16 channels (ONNX Runtime's int8 depthwise kernel)`);
+    }
+  }
   if (ortTarget) {
     const hard = decomposeHardActivationsForInt8(work, qdqOptions);
     if (hard.rewrites.length > 0) {
@@ -392,12 +409,16 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   }
   let { model: quantized, report: qdq } = insertQdq(planned, scales, { ...qdqOptions, plan });
   if (qdq.quantized.length === 0 && work !== floatModel) {
-    // nothing on int8: the rewrites for int8 kernels (HardSwish decomposed) are dropped, the float model as given kept
+    // nothing on int8: the rewrites for int8 kernels (channels padded, HardSwish decomposed) are dropped, the float
+    // model as given kept
     quantized = floatModel;
     qdq = planQdq(floatModel, qdqOptions).report;
     delete extra.hardActivations;
-    const rewritten = methods.findIndex((m) => m.includes('HardSwish/HardSigmoid rewritten'));
-    if (rewritten >= 0) methods.splice(rewritten, 1);
+    delete extra.paddedChannels;
+    for (const what of ['HardSwish/HardSigmoid rewritten', 'padded to a multiple of 16 channels']) {
+      const rewritten = methods.findIndex((m) => m.includes(what));
+      if (rewritten >= 0) methods.splice(rewritten, 1);
+    }
   }
   const floatRegions = placement ? placement.decisions.filter((d) => d.choice === 'float').length : 0;
   const scaleSource = cached ? `scales from calibration cache ${cached.calibrator}` : `${algorithm}, ${calibImages} images`;

@@ -341,10 +341,21 @@ export async function measurePlacement(
     if (!skipSearch && rest.length > 0 && current.length + rest.length === regions.length) {
       const all = [...current, ...rest.map((r) => r.node)];
       const cand = options.reference ? fp32 : await open(keyOf(all), modelFor(planFor(all)), true);
-      const r = await compare(cur, cand);
+      let r = await compare(cur, cand);
       allFloatOverInt8 = r.ratios;
+      if (r.slower && options.reference) {
+        // Int8 kept only when a second measurement agrees: the rules placement's own first timing against FP32 when
+        // the search kept it (ShuffleNetV2 timed 0.99x there and 1.22x here, minutes apart in one build), else a fresh
+        // session of the chosen placement.
+        const again =
+          current.length === 0
+            ? { aMs: base.bMs, bMs: base.aMs, faster: base.slower, slower: base.faster, minSpeedup: Math.min(...base.ratios), ratios: base.ratios.map((v) => 1 / v) }
+            : await compare(await open('q:confirm', modelFor(planFor(current)), true), fp32);
+        if (current.length > 0) await release('q:confirm');
+        if (!again.slower) r = again;
+      }
       if (!r.slower) {
-        allFloatNote = `int8 not measured faster than float for the whole model in every round: ${r.aMs.toFixed(2)} ms with int8 regions vs ${r.bMs.toFixed(2)} ms all float (${setting})`;
+        allFloatNote = `int8 not measured faster than float for the whole model in every round${options.reference ? ' of two measurements' : ''}: ${r.aMs.toFixed(2)} ms with int8 regions vs ${r.bMs.toFixed(2)} ms all float (${setting})`;
         for (const region of rest) {
           const d = decisions.find((x) => x.node === region.node);
           const decided = { choice: 'float' as const, int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason: allFloatNote, decidedBy: r.faster ? ('measured' as const) : ('within noise' as const) };

@@ -144,6 +144,29 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     expect(steady.report.summary).toMatch(/^rules placement kept/);
   });
 
+  it('keeps int8 against the FP32 model only when two measurements agree (FP32 timed even first, slower later: float)', async () => {
+    // int8 and float tie region by region; the FP32 reference session slows down by 30% after its first two timings
+    // (the machine changed state during the build), so only the final comparison would show int8 faster
+    const costs = { conv1: { int8: 1, float: 1 }, conv2: { int8: 1, float: 1 }, fc: { int8: 1, float: 1 } };
+    const drifting = (slowdown: number): PlacementTimer => {
+      const inner = costTimer(costs, 0).timer;
+      let fp32Calls = 0;
+      return async (candidate, o) => {
+        const t = await inner(candidate, o);
+        const isReference = candidate === m;
+        return { time: async () => (await t.time()) * (isReference && ++fp32Calls > 2 ? slowdown : 1), release: t.release };
+      };
+    };
+    const r = await measurePlacement(m, {}, { timer: drifting(1.3), rounds: 2, patience: 10, searchBelowSpeedup: 1.1, reference: m });
+    expect(r.keepFloat.map((k) => k.node).sort()).toEqual(['conv1', 'conv2', 'fc']);
+    expect(r.keepFloat[0]!.reason).toMatch(/^int8 not measured faster than float for the whole model in every round of two measurements/);
+    // when int8 is faster in both measurements, it stays
+    const faster = { conv1: { int8: 0.9, float: 1 }, conv2: { int8: 0.9, float: 1 }, fc: { int8: 0.9, float: 1 } };
+    const kept = await measurePlacement(m, {}, { timer: costTimer(faster, 0).timer, rounds: 2, patience: 10, searchBelowSpeedup: 1.2, reference: m });
+    expect(kept.keepFloat).toEqual([]);
+    expect(kept.report.summary).toMatch(/^measured .*0 of 3 regions kept float/);
+  });
+
   it('quantizeModel with placement measured lists the measured float regions in the report and calibrates what they need', async () => {
     const { timer } = costTimer({ conv1: { int8: 5, float: 2 }, conv2: { int8: 1, float: 4 }, fc: { int8: 1, float: 1.2 } });
     const data = synthetic({ shape: [4, 8, 8], count: 16, seed: 3 });
