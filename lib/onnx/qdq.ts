@@ -32,7 +32,8 @@
  * - A regular convolution with fewer than 4 input channels (a first layer on grayscale/RGB images) stays float:
  *   see QdqOptions.minConvInputChannels.
  * - Graph inputs feeding a quantized op are quantized; graph outputs are never quantized (the last op's output
- *   stays float, e.g. QGemm with float output), so the model keeps float32 at its boundary.
+ *   stays float, e.g. QGemm with float output), so the model keeps float32 at its boundary. For ONNX Runtime, neither
+ *   is a Gemm or MatMul output that nothing reads as int8 (it writes float: QGemm, MatMulIntegerToFloat).
  * - Everything else stays float and is listed in the report with the reason: ops without an int8 kernel
  *   (Softmax, Sigmoid, BatchNormalization that could not be folded, ...), compute ops whose weight is not a
  *   constant, nodes excluded by the caller, and data-movement ops whose input is float.
@@ -231,6 +232,45 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
     if (!scaleSource.has(t)) scaleSource.set(t, source);
   };
 
+  /**
+   * ONNX Runtime: a quantized Gemm or MatMul whose output nothing reads as int8 writes float (QGemm with float output,
+   * MatMulIntegerToFloat): a Q there would only be undone by DequantizeLinears (a ViT block's fc1 before its float
+   * GELU: one Q and two DQs of [tokens, 4 * width] per block). Ops that only pass int8 data on (data movement, a
+   * folded constant Mul, a Relu) count as readers when their own output is read as int8.
+   */
+  function floatOutputsNothingReadsAsInt8(): void {
+    const int8 = new Map(report.int8.map((e) => [e.node, e]));
+    const compute = new Set(report.quantized.map((e) => e.node));
+    const passes = (c: OnnxNode, l: string): boolean => folded.has(l) || SAME_SCALE_OPS.has(c.opType) || ORT_SAME_SCALE_OPS.has(c.opType) || c.opType === 'Relu' || isRelu6(graph, c);
+    const readsInt8 = (t: string): boolean =>
+      (consumers.get(t) ?? []).some(({ node: c, slot }) => {
+        const l = label(c, indexOf.get(c)!);
+        if (compute.has(l)) return slot === 0;
+        if (!int8.has(l)) return false;
+        return passes(c, l) ? c.outputs.some((o) => quantizedTensors.has(o) && readsInt8(o)) : true;
+      });
+    const unquantize = (t: string): void => {
+      quantizedTensors.delete(t);
+      scaleSource.delete(t);
+      scaleFactor.delete(t);
+      fixedAmax.delete(t);
+      for (const { node: c } of consumers.get(t) ?? []) {
+        const l = label(c, indexOf.get(c)!);
+        if (!int8.has(l) || compute.has(l)) continue;
+        int8.delete(l);
+        folded.delete(l);
+        report.int8.splice(report.int8.findIndex((e) => e.node === l), 1);
+        report.float.push({ node: l, opType: c.opType, reason: 'its input stays float: the Gemm/MatMul before it writes float, as nothing after it reads int8' });
+        for (const o of c.outputs) if (quantizedTensors.has(o)) unquantize(o);
+      }
+    };
+    for (const node of nodes) {
+      if (node.opType !== 'Gemm' && node.opType !== 'MatMul') continue;
+      const out = node.outputs[0] ?? '';
+      if (compute.has(label(node, indexOf.get(node)!)) && quantizedTensors.has(out) && scaleSource.get(out) === out && !readsInt8(out)) unquantize(out);
+    }
+  }
+
   for (const node of nodes) {
     const name = label(node, indexOf.get(node)!);
     const fl = (reason: string) => report.float.push({ node: name, opType: node.opType, reason });
@@ -347,6 +387,7 @@ export function planQdq(model: OnnxModel, options: QdqOptions = {}): QdqPlan {
     }
     fl(`${op} has no int8 kernel in this placement`);
   }
+  if (ort) floatOutputsNothingReadsAsInt8();
   // Resolve chains (a -> b -> c) to the final source.
   const resolve = (t: string): string => {
     let s = t;

@@ -42,8 +42,11 @@ describe('calib.accuracyBudget with a metric function (higher is better) instead
     expect([l.kept, l.ranking, l.chosen]).toEqual([[], [], l.int8]);
     expect(l.fp32).toBeCloseTo(1, 6);
     expect(l.int8).toBeLessThan(l.fp32);
-    // half the all-int8 drop: some layer must go back to float
-    const maxDrop = (l.fp32 - l.int8) / 2;
+    // a budget the most sensitive layer alone meets once float, and all-int8 does not: that layer goes back to float
+    const ranked = (await quantizeModel(residualModel(), { precision: 'int8', data: calib, accuracyBudget: { metric: cosineMetric().metric, maxDrop: 0 } })).report.budget!.ranking;
+    const best = ranked[0]!.top1Alone;
+    expect(best).toBeGreaterThan(l.int8);
+    const maxDrop = l.fp32 - (best + l.int8) / 2;
     const { metric, calls } = cosineMetric();
     const q = await quantizeModel(residualModel(), { precision: 'int8', data: calib, accuracyBudget: { metric, maxDrop } });
     const b = q.report.budget!;

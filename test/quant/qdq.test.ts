@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { attr, getAttribute, makeNode } from '../../lib/onnx/graph.js';
 import { loadModel, serializeModel } from '../../lib/onnx/io.js';
 import { DataType } from '../../lib/onnx/model.js';
-import { tensorToArray } from '../../lib/onnx/tensor.js';
+import { makeInt64Tensor, tensorToArray } from '../../lib/onnx/tensor.js';
 import { insertQdq, ORT_DISABLED_OPTIMIZERS_KEY, planQdq, quantizeWeightPerChannel, weightAxis } from '../../lib/onnx/qdq.js';
 import { fashionMnist, subset } from '../../lib/data/index.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
@@ -24,35 +24,36 @@ describe('Q/DQ placement on a small residual model built here', () => {
     expect(plan.report.quantized.map((e) => [e.node, e.weightAxis])).toEqual([['conv1', 0], ['conv2', 0], ['fc', 0]]);
     expect(plan.report.int8.map((e) => e.node)).toEqual(['relu1', 'add', 'relu2', 'pool', 'gap', 'flatten']);
     expect(plan.report.float).toEqual([{ node: 'softmax', opType: 'Softmax', reason: 'Softmax has no int8 kernel in this placement' }]);
-    // logits feed Softmax only and are not a graph output: quantized so that the Gemm fuses; probs stay float.
+    // logits feed Softmax only, which reads float: the Gemm writes float (QGemm with float output), no Q/DQ there.
     // c1 and s are read by their Relu only: no Q/DQ between producer and Relu (ORT folds producer -> Relu -> Q)
-    expect(plan.activations).toEqual(['x', 'r1', 'c2', 'r2', 'p', 'g', 'f', 'logits']);
+    expect(plan.activations).toEqual(['x', 'r1', 'c2', 'r2', 'p', 'g', 'f']);
     expect(plan.scaleSource.has('c1')).toBe(false);
     // p/f share through MaxPool/Flatten; the residual Add's second input c2 has its own
     expect(plan.scaleSource.get('p')).toBe('r2');
     expect(plan.scaleSource.get('f')).toBe('g');
-    expect(plan.calibrate.sort()).toEqual(['c2', 'g', 'logits', 'r1', 'r2', 'x'].sort());
-    // Relu outputs and the average of a non-negative tensor cannot be negative; x, c2 and logits can
+    expect(plan.calibrate.sort()).toEqual(['c2', 'g', 'r1', 'r2', 'x'].sort());
+    // Relu outputs and the average of a non-negative tensor cannot be negative; x and c2 can
     expect([...plan.nonNegative].sort()).toEqual(['g', 'r1', 'r2']);
     // TensorRT keeps a Q/DQ pair on the producer's output, at the Relu's scale (TensorRT fuses it into the layer)
     const trt = planQdq(m, { target: 'tensorrt' });
     expect(trt.activations).toEqual(['x', 'c1', 'r1', 'c2', 's', 'r2', 'p', 'g', 'f', 'logits']);
     expect(trt.scaleSource.get('c1')).toBe('r1');
     expect(trt.scaleSource.get('s')).toBe('r2');
-    expect(trt.calibrate.sort()).toEqual(plan.calibrate.sort());
+    // TensorRT quantizes the Gemm's output too: it fuses the output quantization into the layer
+    expect(trt.calibrate.sort()).toEqual([...plan.calibrate, 'logits'].sort());
   });
 
   it('inserts one Q per activation and one DQ per reader, int8 weights + int32 bias behind DQ nodes, and runs close to FP32', async () => {
     const scales = new Map(plan.calibrate.map((t) => [t, 4 / 127]));
     const { model: q } = insertQdq(m, scales);
     const nodes = q.graph.nodes;
-    expect(count(nodes, 'QuantizeLinear')).toBe(8);
-    expect(count(nodes, 'DequantizeLinear')).toBe(9 + 3 + 2); // one per reader (r1 feeds conv2 and the Add) + 3 weights + int32 biases of conv1, fc
+    expect(count(nodes, 'QuantizeLinear')).toBe(7);
+    expect(count(nodes, 'DequantizeLinear')).toBe(8 + 3 + 2); // one per reader (r1 feeds conv2 and the Add) + 3 weights + int32 biases of conv1, fc
     // ORT form: uint8 everywhere; zero point 128 for signed tensors, 0 for non-negative ones over [0, amax]
     const init = (name: string) => q.graph.initializers.find((t) => t.name === name)!;
     const qOf = (t: string) => nodes.find((n) => n.opType === 'QuantizeLinear' && n.inputs[0] === t)!;
     expect(nodes.filter((n) => n.opType === 'QuantizeLinear').every((n) => init(n.inputs[2]!).dataType === DataType.UINT8)).toBe(true);
-    expect(['x', 'c2', 'logits'].map((t) => Array.from(tensorToArray(init(qOf(t).inputs[2]!)) as Iterable<number>)[0])).toEqual([128, 128, 128]);
+    expect(['x', 'c2'].map((t) => Array.from(tensorToArray(init(qOf(t).inputs[2]!)) as Iterable<number>)[0])).toEqual([128, 128]);
     expect(['r1', 'r2', 'g'].map((t) => Array.from(tensorToArray(init(qOf(t).inputs[2]!)) as Iterable<number>)[0])).toEqual([0, 0, 0]);
     expect(Array.from(tensorToArray(init(qOf('r1').inputs[1]!)) as Iterable<number>)[0]).toBe(Math.fround((4 / 127) * (127 / 255)));
     expect(Array.from(tensorToArray(init(qOf('x').inputs[1]!)) as Iterable<number>)[0]).toBe(Math.fround(4 / 127));
@@ -67,7 +68,8 @@ describe('Q/DQ placement on a small residual model built here', () => {
     // producer -> Relu -> Q: ONNX Runtime drops the Relu (zero point 0 clamps) and fuses the producer
     expect(count(nodes, 'Relu')).toBe(2);
     expect(nodes[nodes.findIndex((n) => n.name === 'relu1') - 1]!.name).toBe('conv1');
-    const trtModel = insertQdq(m, scales, { target: 'tensorrt', plan: planQdq(m, { target: 'tensorrt' }) }).model;
+    const trtPlan = planQdq(m, { target: 'tensorrt' });
+    const trtModel = insertQdq(m, new Map(trtPlan.calibrate.map((t) => [t, 4 / 127])), { target: 'tensorrt', plan: trtPlan }).model;
     const trt = trtModel.graph.nodes;
     expect(trtModel.metadataProps ?? []).not.toContainEqual(expect.objectContaining({ key: ORT_DISABLED_OPTIMIZERS_KEY }));
     expect(count(trt, 'Relu')).toBe(2);
@@ -127,6 +129,57 @@ describe('Q/DQ placement on a small residual model built here', () => {
     ]);
     expect(() => planQdq({ ...mm, opsetImport: [{ domain: '', version: 11 }] })).toThrow(/opset >= 13/);
     expect(() => insertQdq(residualModel(), new Map())).toThrow(/no scale for tensor/);
+  });
+});
+
+describe('a Gemm or MatMul output nothing reads as int8 (ONNX Runtime)', () => {
+  // x[N,8] -> Gemm g1 -> Mul(1/sqrt2) -> Erf -> e;  x -> MatMul m1 -> Reshape -> r;  MatMul(r, e') float;  x -> Gemm g2 -> Add(g2, g3) int8
+  const rnd = seeded(11);
+  const mm = model(
+    [
+      makeNode('Gemm', ['x', 'w1'], ['g1'], { name: 'g1', attributes: [attr.int('transB', 1)] }),
+      makeNode('Mul', ['g1', 'inv_sqrt2'], ['s'], { name: 'scale' }),
+      makeNode('Erf', ['s'], ['e'], { name: 'erf' }),
+      makeNode('MatMul', ['x', 'w2'], ['m1'], { name: 'm1' }),
+      makeNode('Reshape', ['m1', 'shape'], ['r'], { name: 'reshape' }),
+      makeNode('Mul', ['r', 'e'], ['p'], { name: 'product' }),
+      makeNode('Gemm', ['x', 'w3'], ['g2'], { name: 'g2', attributes: [attr.int('transB', 1)] }),
+      makeNode('Gemm', ['x', 'w4'], ['g3'], { name: 'g3', attributes: [attr.int('transB', 1)] }),
+      makeNode('Add', ['g2', 'g3'], ['a'], { name: 'add' }),
+      makeNode('Relu', ['a'], ['ar'], { name: 'relu' }),
+      makeNode('Gemm', ['ar', 'w5'], ['g4'], { name: 'g4', attributes: [attr.int('transB', 1)] }),
+      makeNode('Add', ['p', 'g4'], ['y'], { name: 'out' }),
+    ],
+    [weight('w1', [8, 8], rnd), weight('inv_sqrt2', [], () => Math.SQRT1_2, 1), weight('w2', [8, 8], rnd), makeInt64Tensor('shape', [0, 8]), weight('w3', [8, 8], rnd), weight('w4', [8, 8], rnd), weight('w5', [8, 8], rnd)],
+    { name: 'x', dims: ['N', 8] },
+    [{ name: 'y', dims: ['N', 8] }],
+  );
+
+  it('writes float from the Gemm/MatMul (no Q, its pass-through readers float with the reason) and keeps Q where an int8 op reads it', async () => {
+    const plan = planQdq(mm);
+    expect(plan.report.quantized.map((e) => e.node)).toEqual(['g1', 'm1', 'g2', 'g3', 'g4']);
+    // g1 feeds a folded constant Mul whose output only Erf reads; m1 a Reshape only a float Mul reads: no Q on either
+    expect(plan.activations).not.toContain('g1');
+    expect(plan.activations).not.toContain('m1');
+    expect(plan.report.float).toContainEqual({ node: 'scale', opType: 'Mul', reason: 'its input stays float: the Gemm/MatMul before it writes float, as nothing after it reads int8' });
+    expect(plan.report.float).toContainEqual({ node: 'reshape', opType: 'Reshape', reason: 'its input stays float: the Gemm/MatMul before it writes float, as nothing after it reads int8' });
+    // g2 and g3 feed a QLinearAdd, whose Relu output feeds g4: all int8
+    expect(plan.activations).toEqual(expect.arrayContaining(['x', 'g2', 'g3', 'ar']));
+    expect(plan.report.int8.map((e) => e.node)).toEqual(['add', 'relu']);
+    // TensorRT fuses output quantization into the layer: it keeps them
+    expect(planQdq(mm, { target: 'tensorrt' }).activations).toEqual(expect.arrayContaining(['g1', 'm1']));
+    const q = insertQdq(mm, new Map(plan.calibrate.map((t) => [t, 3 / 127])), { plan }).model;
+    expect(q.graph.nodes.filter((n) => n.opType === 'QuantizeLinear').map((n) => n.inputs[0]).sort()).toEqual(['ar', 'g2', 'g3', 'x']);
+    const x = randomFeeds(1, [4, 8], 5)[0]!;
+    const run = async (m: typeof mm) => {
+      const s = await ort.InferenceSession.create(serializeModel(m));
+      const y = (await s.run({ x: new ort.Tensor('float32', x, [4, 8]) })).y!.data as Float32Array;
+      await s.release();
+      return y;
+    };
+    const [a, b] = [await run(mm), await run(q)];
+    const err = Math.sqrt(a.reduce((acc, v, i) => acc + (v - b[i]!) ** 2, 0) / a.reduce((acc, v) => acc + v * v, 0));
+    expect(err).toBeLessThan(0.1);
   });
 });
 
