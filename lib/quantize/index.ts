@@ -25,6 +25,7 @@ import { correctBias, equalizeModel, type BiasCorrectionReport, type EqualizeRep
 import { smoothingPairs, smoothModel, type SmoothReport } from '../onnx/smooth.js';
 import { decomposeHardActivationsForInt8, type HardActivationRewrite } from '../onnx/hard-activations.js';
 import { padDepthwiseChannels, type PaddedDepthwise } from '../onnx/pad-channels.js';
+import { rewriteChannelShuffles, type ShuffleRewrite } from '../onnx/shuffle.js';
 import { feedInputs, findInitializer } from '../onnx/graph.js';
 import { tensorToFloat32 } from '../onnx/tensor.js';
 import { channelStatistics, readBatches } from './channels.js';
@@ -133,6 +134,8 @@ export interface QuantizeReport {
   smoothing?: SmoothReport;
   /** HardSwish/HardSigmoid rewritten into ops with int8 kernels (ONNX Runtime; lib/onnx/hard-activations.ts). */
   hardActivations?: HardActivationRewrite[];
+  /** Channel shuffles rewritten without their Transpose for ONNX Runtime's channels-last int8 (lib/onnx/shuffle.ts). */
+  channelShuffles?: ShuffleRewrite[];
   /** Depthwise convolutions padded to 16 channels for ONNX Runtime's int8 kernel (lib/onnx/pad-channels.ts). */
   paddedChannels?: PaddedDepthwise[];
   biasCorrection?: BiasCorrectionReport;
@@ -267,6 +270,15 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   }
   // the float model as given (BatchNorm folded, exactly rescaled): FP32's speed, and the model when nothing stays int8
   const floatModel = work;
+  if (ortTarget) {
+    const shuffles = rewriteChannelShuffles(work);
+    if (shuffles.rewrites.length > 0) {
+      work = shuffles.model;
+      extra.channelShuffles = shuffles.rewrites;
+      const perms = shuffles.rewrites.reduce((n, r) => n + r.permutations.length, 0);
+      methods.push(`${shuffles.rewrites.length} channel shuffle${shuffles.rewrites.length === 1 ? '' : 's'} rewritten into Split/Concat (${perms} 1x1 permutation convolution${perms === 1 ? '' : 's'})`);
+    }
+  }
   if (ortTarget && (options.padChannels ?? true)) {
     const pad = padDepthwiseChannels(work);
     if (pad.padded.length > 0) {
@@ -415,7 +427,8 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     qdq = planQdq(floatModel, qdqOptions).report;
     delete extra.hardActivations;
     delete extra.paddedChannels;
-    for (const what of ['HardSwish/HardSigmoid rewritten', 'padded to a multiple of 16 channels']) {
+    delete extra.channelShuffles;
+    for (const what of ['HardSwish/HardSigmoid rewritten', 'padded to a multiple of 16 channels', 'rewritten into Split/Concat']) {
       const rewritten = methods.findIndex((m) => m.includes(what));
       if (rewritten >= 0) methods.splice(rewritten, 1);
     }

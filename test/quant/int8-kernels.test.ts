@@ -264,9 +264,13 @@ describe('channel split and shuffle run on int8 for ONNX Runtime (the ShuffleNet
     const count = (op: string) => g.filter((n) => n.opType === op).length;
     expect(count('DequantizeLinear')).toBe(0);
     expect(count('QuantizeLinear')).toBe(1); // after the float stem
-    expect(count('QLinearConcat')).toBe(fp32.graph.nodes.filter((n) => n.opType === 'Concat').length);
+    // the channel shuffles became Splits and Concats (lib/onnx/shuffle.ts): every one of them runs on uint8
+    expect(q.report.channelShuffles).toHaveLength(16);
+    expect(count('QLinearConcat')).toBe(q.model.graph.nodes.filter((n) => n.opType === 'Concat').length);
     expect(count('Concat')).toBe(0);
-    expect(count('Split')).toBe(fp32.graph.nodes.filter((n) => n.opType === 'Split').length);
+    expect(count('Split')).toBe(q.model.graph.nodes.filter((n) => n.opType === 'Split').length);
+    // channels-last from the stem to the classifier: one layout Transpose, after the float stem
+    expect(count('Transpose')).toBe(1);
   });
 
   it('a pooled 1x1 map read by the classifier stays NHWC: no uint8 Transpose back to NCHW before the Flatten', async () => {
