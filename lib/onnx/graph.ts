@@ -261,7 +261,8 @@ export function cloneModel(model: OnnxModel): OnnxModel {
   };
 }
 
-function withGraph(model: OnnxModel, graph: Partial<OnnxGraph>): OnnxModel {
+/** The model with some of its graph's fields replaced (a shallow copy). */
+export function withGraph(model: OnnxModel, graph: Partial<OnnxGraph>): OnnxModel {
   return { ...model, graph: { ...model.graph, ...graph } };
 }
 

@@ -12,7 +12,7 @@
  * Only initializers, D's group and the value_info of the tensors between change; node and tensor names stay, so a
  * Q/DQ plan or calibration scales made for the model apply to the padded one.
  */
-import { attr, attrInt, consumerMap, producerMap } from './graph.js';
+import { attr, attrInt, consumerMap, producerMap, withGraph } from './graph.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from './model.js';
 import { makeTensor, tensorToFloat32 } from './tensor.js';
 
@@ -159,19 +159,13 @@ export function padDepthwiseChannels(model: OnnxModel, options: { align?: number
     const group = groups.get(n);
     return group === undefined ? n : { ...n, attributes: n.attributes.map((a) => (a.name === 'group' ? attr.int('group', group) : a)) };
   });
-  return {
-    model: {
-      ...model,
-      graph: {
-        ...g,
-        nodes,
-        initializers: g.initializers.map((t) => changed.get(t.name) ?? t),
-        // their channel count changed; shape inference (ours and ORT's) gives the new one
-        valueInfo: g.valueInfo.filter((v) => !between.has(v.name)),
-        // an initializer also listed as a graph input (IR < 4) would declare its old shape
-        inputs: g.inputs.filter((v) => !changed.has(v.name)),
-      },
-    },
-    padded,
-  };
+  const padModel = withGraph(model, {
+    nodes,
+    initializers: g.initializers.map((t) => changed.get(t.name) ?? t),
+    // their channel count changed; shape inference (ours and ORT's) gives the new one
+    valueInfo: g.valueInfo.filter((v) => !between.has(v.name)),
+    // an initializer also listed as a graph input (IR < 4) would declare its old shape
+    inputs: g.inputs.filter((v) => !changed.has(v.name)),
+  });
+  return { model: padModel, padded };
 }

@@ -15,7 +15,7 @@
  * int8 path for ONNX Runtime applies it (lib/quantize/index.ts): in FP32 the Transposes are cheap.
  */
 import { inferShapes } from './check.js';
-import { attr, attrInt, attrInts, consumerMap, makeNode, NameGenerator, producerMap } from './graph.js';
+import { attr, attrInt, attrInts, consumerMap, makeNode, NameGenerator, producerMap, withGraph } from './graph.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from './model.js';
 import { makeInt64Tensor, makeTensor, tensorToArray, tensorToFloat32 } from './tensor.js';
 
@@ -173,15 +173,5 @@ export function rewriteChannelShuffles(model: OnnxModel): { model: OnnxModel; re
     nodes.push(...(before.get(n) ?? []));
     if (!removed.has(n)) nodes.push(rewired.get(n) ?? n);
   }
-  return {
-    model: {
-      ...model,
-      graph: {
-        ...g,
-        nodes,
-        initializers: [...g.initializers.map((t) => replacedInits.get(t.name) ?? t), ...newInits],
-      },
-    },
-    rewrites,
-  };
+  return { model: withGraph(model, { nodes, initializers: [...g.initializers.map((t) => replacedInits.get(t.name) ?? t), ...newInits] }), rewrites };
 }
