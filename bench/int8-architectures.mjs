@@ -1,6 +1,7 @@
 // INT8 on modern architectures (lib/models/modern.ts) on ONNX Runtime: FP32 vs INT8 latency at batch 8 and 64 with
 // 2 intra-op threads, and the cosine of the logits against FP32 on synthetic input (normal, seeded). Where the int8
-// build padded depthwise channels (lib/onnx/pad-channels.ts), FP32 with the same padding is timed too (fp32PaddedMs). Calibration on
+// build padded depthwise channels (lib/onnx/pad-channels.ts), FP32 with the same padding is timed too (fp32PaddedMs).
+// inputRoundedCosine: FP32's own logits cosine when only its input is rounded to 8 bits (the network's sensitivity). Calibration on
 // 256 synthetic images. Which ops stayed float, and why, comes from the quantization report. Latency: median of
 // `--iterations` session runs timed inside the session's worker after 3 warm-up runs, FP32 and INT8 alternating
 // over `--rounds` rounds (the medians of the rounds' medians), run under `flock /tmp/trtn-bench.lock`.
@@ -111,6 +112,13 @@ for (const name of models) {
   const a = Object.values(await fp32.run(evalBatch.feeds))[0].data;
   const b = Object.values(await int8.run(evalBatch.feeds))[0].data;
   const cos = cosine(a, b);
+  // How much one 8-bit rounding costs this network on its own: FP32 on the input rounded to 8 bits (symmetric,
+  // max |x| / 127 a step), against FP32 on the input as is. A network that amplifies small perturbations loses
+  // cosine here already, before any layer is quantized.
+  const x = evalBatch.feeds.input.data;
+  const step = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127;
+  const rounded = Object.values(await fp32.run({ input: { ...evalBatch.feeds.input, data: x.map((v) => Math.round(v / step) * step) } }))[0].data;
+  const inputRoundedCosine = +cosine(a, rounded).toFixed(4);
   // The channel padding of the int8 build (lib/onnx/pad-channels.ts) speeds FP32's kernels too: FP32 with the same
   // padding is timed beside, so that what INT8 itself gains shows.
   const padded = q.report.paddedChannels?.length ? await WorkerSession.open(serializeModel(padDepthwiseChannels(foldBatchNorm(model)).model), { intraOpThreads: threads, interOpThreads: 1 }) : undefined;
@@ -147,9 +155,9 @@ for (const name of models) {
   const p = q.report.placement;
   // the measured margins that decided ('auto'/'measured'): per round FP32 / rules-placement time, all-float / int8
   const decided = p ? { summary: p.summary, fp32OverRules: p.fp32OverRules, allFloatOverInt8: p.allFloatOverInt8, regionsWithinNoise: p.decisions.filter((d) => d.decidedBy === 'within noise').length, regionsMeasured: p.decisions.filter((d) => d.decidedBy === 'measured').length } : undefined;
-  const row = { model: name, inputShape: shape, path: q.report.path, weights: q.report.weights, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), latency, floatOps, ...(decided ? { placement: decided } : {}), ...(kernels ? { kernels } : {}), quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
+  const row = { model: name, inputShape: shape, path: q.report.path, weights: q.report.weights, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), inputRoundedCosine, latency, floatOps, ...(decided ? { placement: decided } : {}), ...(kernels ? { kernels } : {}), quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
   rows.push(row);
-  console.log(`${name.padEnd(19)} cos ${row.cosine.toFixed(4)}  b8 ${latency[8].fp32Ms} -> ${latency[8].int8Ms} ms (${latency[8].speedup}x)  b64 ${latency[64].fp32Ms} -> ${latency[64].int8Ms} ms (${latency[64].speedup}x)  [${row.quantizedLayers} int8 layers; load ${row.loadavg1m.toFixed(1)}]`);
+  console.log(`${name.padEnd(19)} cos ${row.cosine.toFixed(4)} (fp32 on 8-bit input ${inputRoundedCosine.toFixed(4)})  b8 ${latency[8].fp32Ms} -> ${latency[8].int8Ms} ms (${latency[8].speedup}x)  b64 ${latency[64].fp32Ms} -> ${latency[64].int8Ms} ms (${latency[64].speedup}x)  [${row.quantizedLayers} int8 layers; load ${row.loadavg1m.toFixed(1)}]`);
   if (latency[8].fp32PaddedMs !== undefined) console.log(`${''.padEnd(21)}fp32 with the int8 build's channel padding: b8 ${latency[8].fp32PaddedMs} ms (int8 ${latency[8].speedupOverPadded}x)  b64 ${latency[64].fp32PaddedMs} ms (int8 ${latency[64].speedupOverPadded}x)`);
   for (const [k, v] of Object.entries(floatOps)) console.log(`${''.padEnd(21)}float: ${v} x ${k}`);
   if (kernels) {
