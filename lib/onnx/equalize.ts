@@ -13,7 +13,7 @@
  * consumer by s_c leaves the consumers' outputs unchanged in exact arithmetic.
  */
 import { TrtnError } from '../errors.js';
-import { attrFloat, attrInt, consumerMap, findInitializer } from './graph.js';
+import { attrFloat, attrInt, consumerMap, findInitializer, isDefaultDomain as isDefault } from './graph.js';
 import { DataType, type OnnxModel, type OnnxNode } from './model.js';
 import { makeTensor, tensorToFloat32 } from './tensor.js';
 
@@ -40,10 +40,6 @@ export interface ScalePair {
   out: Slice[];
   /** Consumer weight slices divided by s_c. */
   in: Slice[];
-}
-
-function isDefault(n: OnnxNode): boolean {
-  return n.domain === '' || n.domain === 'ai.onnx';
 }
 
 /** The producer's output-channel slices, or undefined when it is not a producer this rewrite can scale. */

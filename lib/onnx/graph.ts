@@ -142,6 +142,17 @@ export function consumerMap(graph: OnnxGraph): Map<string, TensorUse[]> {
   return map;
 }
 
+/** A node of the default ONNX domain ('' or 'ai.onnx'). */
+export function isDefaultDomain(node: OnnxNode): boolean {
+  return node.domain === '' || node.domain === 'ai.onnx';
+}
+
+/** The one node reading `tensor` (from consumerMap), unless others read it too or it is a graph output. */
+export function soleReader(consumers: ReadonlyMap<string, TensorUse[]>, graphOutputs: ReadonlySet<string>, tensor: string): OnnxNode | undefined {
+  const uses = consumers.get(tensor) ?? [];
+  return uses.length === 1 && !graphOutputs.has(tensor) ? uses[0]!.node : undefined;
+}
+
 export function findProducer(graph: OnnxGraph, tensor: string): TensorUse | undefined {
   return producerMap(graph).get(tensor);
 }

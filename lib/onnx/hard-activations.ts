@@ -10,7 +10,7 @@
  * constant alpha is folded into the DequantizeLinear scale (lib/onnx/qdq.ts); x * HardSigmoid(x) -> QLinearMul.
  * Pure: returns a new model and the rewritten nodes.
  */
-import { attrFloat, makeNode, NameGenerator } from './graph.js';
+import { attrFloat, isDefaultDomain as isDefault, makeNode, NameGenerator } from './graph.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from './model.js';
 import { planQdq, type QdqOptions } from './qdq.js';
 import { makeTensor } from './tensor.js';
@@ -21,8 +21,6 @@ export interface HardActivationRewrite {
   /** The Add it begins with (its int8-ness decides whether the rewrite pays). */
   add: string;
 }
-
-const isDefault = (n: OnnxNode) => n.domain === '' || n.domain === 'ai.onnx';
 
 /** Rewrite every HardSigmoid (alpha > 0) and HardSwish not named in `keep` into Add, Clip and Mul. */
 export function decomposeHardActivations(model: OnnxModel, keep: ReadonlySet<string> = new Set()): { model: OnnxModel; rewrites: HardActivationRewrite[] } {

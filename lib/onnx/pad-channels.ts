@@ -12,7 +12,7 @@
  * Only initializers, D's group and the value_info of the tensors between change; node and tensor names stay, so a
  * Q/DQ plan or calibration scales made for the model apply to the padded one.
  */
-import { attr, attrInt, consumerMap, producerMap, withGraph } from './graph.js';
+import { attr, attrInt, consumerMap, isDefaultDomain as isDefault, producerMap, soleReader, withGraph } from './graph.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from './model.js';
 import { makeTensor, tensorToFloat32 } from './tensor.js';
 
@@ -28,8 +28,6 @@ export interface PaddedDepthwise {
   to: number;
 }
 
-const isDefault = (n: OnnxNode): boolean => n.domain === '' || n.domain === 'ai.onnx';
-
 /** Every depthwise Conv whose channel count is not a multiple of `align` and that sits in such a chain, padded. */
 export function padDepthwiseChannels(model: OnnxModel, options: { align?: number } = {}): { model: OnnxModel; padded: PaddedDepthwise[] } {
   const align = options.align ?? 16;
@@ -38,10 +36,7 @@ export function padDepthwiseChannels(model: OnnxModel, options: { align?: number
   const consumers = consumerMap(g);
   const outputs = new Set(g.outputs.map((v) => v.name));
   const inits = new Map(g.initializers.map((t) => [t.name, t]));
-  const only = (tensor: string): OnnxNode | undefined => {
-    const uses = consumers.get(tensor) ?? [];
-    return uses.length === 1 && !outputs.has(tensor) ? uses[0]!.node : undefined;
-  };
+  const only = (tensor: string): OnnxNode | undefined => soleReader(consumers, outputs, tensor);
   /** A float initializer read by `node` alone (so widening it changes nothing else). */
   const ownInit = (node: OnnxNode, slot: number): OnnxTensor | undefined => {
     const name = node.inputs[slot];

@@ -40,7 +40,7 @@
  * Run foldBatchNorm first (quantizeModel does): a BatchNormalization left after a Conv blocks the Conv's fusion.
  */
 import { TrtnError } from '../errors.js';
-import { attrInt, consumerMap, findInitializer, makeNode, NameGenerator, producerMap, topologicalSort } from './graph.js';
+import { attrInt, consumerMap, findInitializer, isDefaultDomain, makeNode, NameGenerator, producerMap, topologicalSort } from './graph.js';
 import { DataType, opsetVersion, type OnnxModel, type OnnxNode, type OnnxTensor } from './model.js';
 import { makeTensor, tensorToFloat32 } from './tensor.js';
 import { flattenNhwc, type LayoutRewrite } from './layout.js';
@@ -188,10 +188,6 @@ export function weightAxis(node: OnnxNode): number {
     default:
       throw new TrtnError('ERR_UNSUPPORTED', `no weight axis for op ${node.opType}`, { node: node.name });
   }
-}
-
-function isDefaultDomain(n: OnnxNode): boolean {
-  return n.domain === '' || n.domain === 'ai.onnx';
 }
 
 /** Decide placement without needing scales: which tensors get Q/DQ and which statistics calibration needs. */

@@ -15,7 +15,7 @@
  * int8 path for ONNX Runtime applies it (lib/quantize/index.ts): in FP32 the Transposes are cheap.
  */
 import { inferShapes } from './check.js';
-import { attr, attrInt, attrInts, consumerMap, makeNode, NameGenerator, producerMap, withGraph } from './graph.js';
+import { attr, attrInt, attrInts, consumerMap, isDefaultDomain as isDefault, makeNode, NameGenerator, producerMap, soleReader, withGraph } from './graph.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from './model.js';
 import { makeInt64Tensor, makeTensor, tensorToArray, tensorToFloat32 } from './tensor.js';
 
@@ -30,8 +30,6 @@ export interface ShuffleRewrite {
   /** 1x1 permutation convolutions added for other readers. */
   permutations: string[];
 }
-
-const isDefault = (n: OnnxNode): boolean => n.domain === '' || n.domain === 'ai.onnx';
 
 export function rewriteChannelShuffles(model: OnnxModel): { model: OnnxModel; rewrites: ShuffleRewrite[] } {
   const g = model.graph;
@@ -53,10 +51,7 @@ export function rewriteChannelShuffles(model: OnnxModel): { model: OnnxModel; re
     const c = t ? inits.get(t) : undefined;
     return c ? Array.from(tensorToArray(c) as ArrayLike<number | bigint>, Number) : undefined;
   };
-  const only = (t: string): OnnxNode | undefined => {
-    const uses = consumers.get(t) ?? [];
-    return uses.length === 1 && !outputs.has(t) ? uses[0]!.node : undefined;
-  };
+  const only = (t: string): OnnxNode | undefined => soleReader(consumers, outputs, t);
   const names = new NameGenerator(g);
   const removed = new Set<OnnxNode>();
   /** Nodes to emit just before a removed node (the shuffle's last Reshape). */

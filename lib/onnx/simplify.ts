@@ -9,7 +9,7 @@
  * - GlobalAveragePool / GlobalMaxPool over a 1x1 map is the identity: removed (ORT's QLinearGlobalAveragePool took
  *   0.13 ms on such a map at batch 64).
  */
-import { attr, attrInt, attrInts, findInitializer, getAttribute, NameGenerator } from './graph.js';
+import { attr, attrInt, attrInts, findInitializer, getAttribute, isDefaultDomain as isDefault, NameGenerator } from './graph.js';
 import { inferShapes } from './check.js';
 import { DataType, type OnnxModel, type OnnxNode, type OnnxTensor } from './model.js';
 import { makeTensor, tensorToFloat32 } from './tensor.js';
@@ -19,7 +19,6 @@ export interface Simplification {
   note: string;
 }
 
-const isDefault = (n: OnnxNode) => n.domain === '' || n.domain === 'ai.onnx';
 
 export function simplifyUnitMaps(model: OnnxModel): { model: OnnxModel; simplified: Simplification[] } {
   const g = model.graph;
