@@ -270,29 +270,32 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   }
   // the float model as given (BatchNorm folded, exactly rescaled): FP32's speed, and the model when nothing stays int8
   const floatModel = work;
+  // Rewrites for ONNX Runtime's int8 kernels (exact in FP32): dropped again, with their report entries, when nothing
+  // ends up on int8 (see below).
+  const int8Rewrites: string[] = [];
+  const int8Rewrite = (method: string): void => {
+    int8Rewrites.push(method);
+    methods.push(method);
+  };
   if (ortTarget) {
     const shuffles = rewriteChannelShuffles(work);
     if (shuffles.rewrites.length > 0) {
       work = shuffles.model;
       extra.channelShuffles = shuffles.rewrites;
       const perms = shuffles.rewrites.reduce((n, r) => n + r.permutations.length, 0);
-      methods.push(`${shuffles.rewrites.length} channel shuffle${shuffles.rewrites.length === 1 ? '' : 's'} rewritten into Split/Concat (${perms} 1x1 permutation convolution${perms === 1 ? '' : 's'})`);
+      int8Rewrite(`${shuffles.rewrites.length} channel shuffle${shuffles.rewrites.length === 1 ? '' : 's'} rewritten into Split/Concat (${perms} 1x1 permutation convolution${perms === 1 ? '' : 's'})`);
     }
-  }
-  if (ortTarget && (options.padChannels ?? true)) {
-    const pad = padDepthwiseChannels(work);
-    if (pad.padded.length > 0) {
+    const pad = options.padChannels ?? true ? padDepthwiseChannels(work) : undefined;
+    if (pad && pad.padded.length > 0) {
       work = pad.model;
       extra.paddedChannels = pad.padded;
-      methods.push(`${pad.padded.length} depthwise convolution${pad.padded.length === 1 ? '' : 's'} padded to a multiple of 16 channels (ONNX Runtime's int8 depthwise kernel)`);
+      int8Rewrite(`${pad.padded.length} depthwise convolution${pad.padded.length === 1 ? '' : 's'} padded to a multiple of 16 channels (ONNX Runtime's int8 depthwise kernel)`);
     }
-  }
-  if (ortTarget) {
     const hard = decomposeHardActivationsForInt8(work, qdqOptions);
     if (hard.rewrites.length > 0) {
       work = hard.model;
       extra.hardActivations = hard.rewrites;
-      methods.push(`${hard.rewrites.length} HardSwish/HardSigmoid rewritten into int8 Add, Clip and Mul`);
+      int8Rewrite(`${hard.rewrites.length} HardSwish/HardSigmoid rewritten into int8 Add, Clip and Mul`);
     }
   }
   let placement: PlacementReport | undefined;
@@ -428,10 +431,7 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     delete extra.hardActivations;
     delete extra.paddedChannels;
     delete extra.channelShuffles;
-    for (const what of ['HardSwish/HardSigmoid rewritten', 'padded to a multiple of 16 channels', 'rewritten into Split/Concat']) {
-      const rewritten = methods.findIndex((m) => m.includes(what));
-      if (rewritten >= 0) methods.splice(rewritten, 1);
-    }
+    for (const m of int8Rewrites) methods.splice(methods.indexOf(m), 1);
   }
   const floatRegions = placement ? placement.decisions.filter((d) => d.choice === 'float').length : 0;
   const scaleSource = cached ? `scales from calibration cache ${cached.calibrator}` : `${algorithm}, ${calibImages} images`;

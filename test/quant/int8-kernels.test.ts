@@ -191,6 +191,8 @@ describe('measured placement on a model with rewritten HardSwish', () => {
     expect(q.model.graph.nodes.some((n) => n.opType === 'QuantizeLinear' || n.opType === 'Clip')).toBe(false);
     // and the report describes that model: no rewrite listed, each HardSwish float as itself
     expect(q.report.hardActivations).toBeUndefined();
+    expect(q.report.paddedChannels).toBeUndefined();
+    expect((q.report.methods ?? []).filter((m) => /HardSwish|padded|shuffle/.test(m))).toEqual([]);
     expect(q.report.qdq!.float.filter((e) => e.opType === 'HardSwish')).toHaveLength(19);
     expect(q.report.qdq!.float.some((e) => e.opType === 'Clip')).toBe(false);
   });
