@@ -5,6 +5,8 @@
 // 256 synthetic images. Which ops stayed float, and why, comes from the quantization report. Latency: median of
 // `--iterations` session runs timed inside the session's worker after 3 warm-up runs, FP32 and INT8 alternating
 // over `--rounds` rounds (the medians of the rounds' medians), run under `flock /tmp/trtn-bench.lock`.
+// With a timed placement (auto, measured) that kept regions float, the rules placement is timed in the same rounds
+// (int8RulesMs, overRules: rules time / chosen time).
 // --profile adds, per model and batch 64, where the time goes: ONNX Runtime's per-node kernel times (profiling on, the
 // median over 20 runs after 3 warm-up runs of each node, summed by the op ONNX Runtime ran; convolutions split into depthwise and other,
 // binary ops into broadcast and same-shape), FP32 against INT8 (the rules placement when the chosen one keeps no Q/DQ),
@@ -122,19 +124,26 @@ for (const name of models) {
   // The channel padding of the int8 build (lib/onnx/pad-channels.ts) speeds FP32's kernels too: FP32 with the same
   // padding is timed beside, so that what INT8 itself gains shows.
   const padded = q.report.paddedChannels?.length ? await WorkerSession.open(serializeModel(padDepthwiseChannels(foldBatchNorm(model)).model), { intraOpThreads: threads, interOpThreads: 1 }) : undefined;
+  // A timed placement that kept regions float (a float prefix, measured regions) is timed beside the rules placement
+  // (every region int8) in the same rounds, so what the timing bought shows apart from run-to-run drift.
+  const timedFloat = placement !== 'rules' && (q.report.placement?.decisions.some((d) => d.choice === 'float') ?? false) && q.report.qdq.quantized.length > 0;
+  const rulesModel = timedFloat ? (await quantizeModel(model, { precision: 'int8', data: calib, calibSize: 256, batchSize: 32, intraOpThreads: threads, placement: 'rules', ...(reduceRange ? { reduceRange: reduceRange === 'true' } : {}) })).model : undefined;
+  const rules = rulesModel ? await WorkerSession.open(serializeModel(rulesModel), { intraOpThreads: threads, interOpThreads: 1, disabledOptimizers: ORT_DISABLED_OPTIMIZERS }) : undefined;
   const latency = {};
   for (const n of batches) {
     const feeds = { input: { data: evalBatch.feeds.input.data.slice(0, n * shape[0] * shape[1] * shape[2]), dims: [n, ...shape], dtype: 'float32' } };
     const f = [];
     const i8 = [];
     const fp = [];
+    const rl = [];
     for (let r = 0; r < rounds; r++) {
-      const order = [[fp32, f], [int8, i8], ...(padded ? [[padded, fp]] : [])];
+      const order = [[fp32, f], [int8, i8], ...(padded ? [[padded, fp]] : []), ...(rules ? [[rules, rl]] : [])];
       if (r % 2 === 1) order.reverse();
       for (const [s, out] of order) out.push(median(Array.from(await s.bench(feeds, 3, iterations))));
     }
-    latency[n] = { fp32Ms: +median(f).toFixed(2), int8Ms: +median(i8).toFixed(2), speedup: +(median(f) / median(i8)).toFixed(2), ...(padded ? { fp32PaddedMs: +median(fp).toFixed(2), speedupOverPadded: +(median(fp) / median(i8)).toFixed(2) } : {}) };
+    latency[n] = { fp32Ms: +median(f).toFixed(2), int8Ms: +median(i8).toFixed(2), speedup: +(median(f) / median(i8)).toFixed(2), ...(padded ? { fp32PaddedMs: +median(fp).toFixed(2), speedupOverPadded: +(median(fp) / median(i8)).toFixed(2) } : {}), ...(rules ? { int8RulesMs: +median(rl).toFixed(2), overRules: +(median(rl) / median(i8)).toFixed(2) } : {}) };
   }
+  await rules?.close();
   await fp32.close();
   await int8.close();
   await padded?.close();
@@ -158,6 +167,7 @@ for (const name of models) {
   const row = { model: name, inputShape: shape, path: q.report.path, weights: q.report.weights, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), inputRoundedCosine, latency, floatOps, ...(decided ? { placement: decided } : {}), ...(kernels ? { kernels } : {}), quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
   rows.push(row);
   console.log(`${name.padEnd(19)} cos ${row.cosine.toFixed(4)} (fp32 on 8-bit input ${inputRoundedCosine.toFixed(4)})  b8 ${latency[8].fp32Ms} -> ${latency[8].int8Ms} ms (${latency[8].speedup}x)  b64 ${latency[64].fp32Ms} -> ${latency[64].int8Ms} ms (${latency[64].speedup}x)  [${row.quantizedLayers} int8 layers; load ${row.loadavg1m.toFixed(1)}]`);
+  if (latency[8].int8RulesMs !== undefined) console.log(`${''.padEnd(21)}int8 with the rules placement (every region int8), same rounds: b8 ${latency[8].int8RulesMs} ms (${placement} ${latency[8].overRules}x faster)  b64 ${latency[64].int8RulesMs} ms (${latency[64].overRules}x)`);
   if (latency[8].fp32PaddedMs !== undefined) console.log(`${''.padEnd(21)}fp32 with the int8 build's channel padding: b8 ${latency[8].fp32PaddedMs} ms (int8 ${latency[8].speedupOverPadded}x)  b64 ${latency[64].fp32PaddedMs} ms (int8 ${latency[64].speedupOverPadded}x)`);
   for (const [k, v] of Object.entries(floatOps)) console.log(`${''.padEnd(21)}float: ${v} x ${k}`);
   if (kernels) {

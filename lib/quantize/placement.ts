@@ -4,7 +4,11 @@
  * are worth running on int8. A region is one quantizable compute op (Conv, Gemm, MatMul, ...) with the ops whose
  * int8-ness follows from it (its Relu, pooling, reshapes); keeping it float moves the int8/float boundary.
  *
- * Search: time the FP32 model and the rules placement; then, from the region with the least compute up, time the
+ * Search: time the FP32 model and the rules placement; then float prefixes (see floatPrefixes): the int8 part of the
+ * model starts at a later cut of the graph, one candidate after another while each is faster by `margin` in every
+ * round. Early layers at full resolution with few channels often lose on int8: ONNX Runtime's uint8 layout Transpose
+ * of a large tensor, a depthwise convolution of 16 channels, a squeeze-excitation Mul broadcasting over 16 channels;
+ * a later start moves the float-to-int8 boundary to a smaller tensor. Then, from the region with the least compute up, time the
  * current placement against the same placement with that region float, whole model against whole model (so the
  * boundary costs a float region adds, a QuantizeLinear, layout transposes, are in the figure); keep the region float
  * only when that is faster by `margin` in every round, and confirm the result against the rules placement. Finally
@@ -16,7 +20,7 @@
  */
 import { asTrtnError, TrtnError } from '../errors.js';
 import { inferShapes } from '../onnx/check.js';
-import { feedInputs, findInitializer } from '../onnx/graph.js';
+import { feedInputs, findInitializer, topologicalSort } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
 import type { TensorData } from '../engine/types.js';
@@ -51,6 +55,13 @@ export interface MeasuredPlacementOptions {
    * is slower in float (HardSwish decomposed into four ops ORT does not fuse into a float Conv); default `model`.
    */
   reference?: OnnxModel;
+  /**
+   * Float prefixes tried before the per-region search (default 4; 0: none), in both modes: each starts the int8 part
+   * at a later cut of the graph, within the first `prefixShare` of the regions' compute.
+   */
+  prefixes?: number;
+  /** Share of the regions' compute a float prefix may hold (default 0.25). */
+  prefixShare?: number;
 }
 
 export interface PlacementDecision {
@@ -60,7 +71,7 @@ export interface PlacementDecision {
   /** Median whole-model latency (ms) with the region on int8 and with it float, same batch. */
   int8Ms: number;
   floatMs: number;
-  /** Why it is float when not its own timing (the all-float placement). */
+  /** Why it is float when not its own timing (a float prefix, the all-float placement). */
   reason?: string;
   /** The measured margin that decided: per round, float time / int8 time (> 1: int8 faster that round). */
   floatOverInt8: number[];
@@ -132,6 +143,48 @@ function computeCost(model: OnnxModel, nodes: string[]): Map<string, number> {
     cost.set(node.name, outElems !== undefined ? (outElems * wElems) / Math.max(1, channels) : wElems);
   }
   return cost;
+}
+
+/**
+ * Float-prefix candidates: for each cut of the graph (a point in topological order that exactly one activation tensor
+ * crosses, as between two blocks with no skip connection over the point), the regions before it, smallest prefix
+ * first, while they hold at most `share` of the regions' compute. `boundary`: the tensor crossing the last such cut,
+ * the one the first int8 region reads.
+ */
+export function floatPrefixes(model: OnnxModel, regions: readonly string[], cost: ReadonlyMap<string, number>, share: number): { regions: string[]; boundary: string }[] {
+  const nodes = topologicalSort(model.graph);
+  const constant = new Set(model.graph.initializers.map((t) => t.name));
+  const born = new Map<string, number>(); // activation tensor -> index of its producer (-1: a graph input)
+  for (const v of model.graph.inputs) if (!constant.has(v.name)) born.set(v.name, -1);
+  nodes.forEach((n, i) => {
+    for (const o of n.outputs) if (o && n.opType !== 'Constant') born.set(o, i);
+  });
+  const last = new Map<string, number>(); // -> index of its last reader (nodes.length: a graph output)
+  nodes.forEach((n, i) => {
+    for (const t of n.inputs) if (born.has(t)) last.set(t, i);
+  });
+  for (const o of model.graph.outputs) last.set(o.name, nodes.length);
+  const isRegion = new Set(regions);
+  const total = regions.reduce((a, r) => a + (cost.get(r) ?? 0), 0);
+  const out: { regions: string[]; boundary: string }[] = [];
+  const prefix: string[] = [];
+  let spent = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const name = nodes[i]!.name;
+    if (isRegion.has(name)) {
+      prefix.push(name);
+      spent += cost.get(name) ?? 0;
+      if (spent > share * total || prefix.length === regions.length) break;
+    }
+    if (prefix.length === 0) continue;
+    const crossing: string[] = [];
+    for (const [t, b] of born) if (b <= i && (last.get(t) ?? -1) > i) crossing.push(t);
+    if (crossing.length !== 1) continue;
+    // Of the cuts before the same regions, the last: the tensor the first int8 region reads.
+    if (out.at(-1)?.regions.length === prefix.length) out.at(-1)!.boundary = crossing[0]!;
+    else out.push({ regions: [...prefix], boundary: crossing[0]! });
+  }
+  return out;
 }
 
 /** The timing input: a batch from the model's static input shape, values in [0, 1). */
@@ -226,10 +279,10 @@ export async function measurePlacement(
    * Alternating rounds. `faster`: b beat a by the margin in every round (a noisy machine must not make a region
    * float by chance); `slower`: a beat b so; aMs/bMs: medians of the per-round figures.
    */
-  const compare = async (a: PlacementTiming, b: PlacementTiming): Promise<{ aMs: number; bMs: number; faster: boolean; slower: boolean; minSpeedup: number; ratios: number[] }> => {
+  const compare = async (a: PlacementTiming, b: PlacementTiming, n = rounds): Promise<{ aMs: number; bMs: number; faster: boolean; slower: boolean; minSpeedup: number; ratios: number[] }> => {
     const am: number[] = [];
     const bm: number[] = [];
-    for (let r = 0; r < rounds; r++) {
+    for (let r = 0; r < n; r++) {
       if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'measured placement was aborted');
       if (r % 2 === 0) {
         am.push(await runTime(a));
@@ -276,16 +329,44 @@ export async function measurePlacement(
     let chosenMs = rulesMs;
     const decisions: PlacementDecision[] = [];
     let int8InARow = 0;
+    let prefixAt: string | undefined;
+    // Two rounds more than a region's comparison: a prefix is a few candidates, and the early layers' timings vary most.
+    const prefixRounds = rounds + 2;
+    // Float prefixes, smallest first, each against the best placement so far (a longer prefix can win where a shorter
+    // one did not: the cut inside a block may leave its layout Transposes in place).
+    const opTypeOf = new Map(named.map((r) => [r.node, r.opType]));
+    for (const prefix of floatPrefixes(model, named.map((r) => r.node), cost, options.prefixShare ?? 0.25).slice(0, options.prefixes ?? 4)) {
+      if (options.signal?.aborted) throw new TrtnError('ERR_ABORTED', 'measured placement was aborted');
+      const plan = planFor(prefix.regions);
+      if (options.feasible?.(plan)) continue;
+      const key = keyOf(prefix.regions);
+      const cand = await open(key, modelFor(plan), true);
+      const r = await compare(cur, cand, prefixRounds);
+      if (!r.faster) {
+        await release(key);
+        continue;
+      }
+      const reason = `float prefix: int8 starting at '${prefix.boundary}' measured faster, ${r.bMs.toFixed(2)} ms vs ${r.aMs.toFixed(2)} ms starting earlier (whole model, ${setting})`;
+      for (const d of decisions) if (d.choice === 'float') Object.assign(d, { reason });
+      for (const node of prefix.regions.filter((n) => !current.includes(n)))
+        decisions.push({ node, opType: opTypeOf.get(node)!, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason, decidedBy: 'measured' });
+      await release(currentKey);
+      prefixAt = prefix.boundary;
+      current = prefix.regions;
+      currentKey = key;
+      cur = cand;
+      chosenMs = r.bMs;
+    }
     let skipSearch = options.searchBelowSpeedup !== undefined && base.minSpeedup >= options.searchBelowSpeedup;
     if (skipSearch) {
       // Confirmed in a second, fresh session: the same int8 model has timed 14.5 ms in one ONNX Runtime session and
       // 29.7 ms in another (ShuffleNetV2's uint8 Transposes, batch 64), and a fast first session must not keep int8.
-      const again = await compare(fp32, await open('q:again', modelFor(rules), true));
+      const again = await compare(fp32, await open('q:again', modelFor(planFor(current)), true));
       await release('q:again');
       skipSearch = again.minSpeedup >= options.searchBelowSpeedup!;
     }
-    if (skipSearch) for (const region of order) unmeasured.push({ node: region.node, reason: `not timed (the rules placement ran at least ${options.searchBelowSpeedup}x faster than FP32 in every round of two sessions); kept int8` });
-    for (const region of skipSearch ? [] : order) {
+    if (skipSearch) for (const region of order.filter((r) => !current.includes(r.node))) unmeasured.push({ node: region.node, reason: `not timed (the rules placement ran at least ${options.searchBelowSpeedup}x faster than FP32 in every round of two sessions); kept int8` });
+    for (const region of skipSearch ? [] : order.filter((r) => !current.includes(r.node))) {
       const over = performance.now() - start > budget ? `budget of ${(budget / 1000).toFixed(0)} s spent` : int8InARow >= patience ? `${patience} smaller regions in a row were faster on int8` : undefined;
       if (over) {
         unmeasured.push({ node: region.node, reason: `not timed (${over}); kept int8` });
@@ -324,7 +405,12 @@ export async function measurePlacement(
       if (r.faster) chosenMs = r.bMs;
       else {
         confirmation = `not confirmed against the rules placement (${r.bMs.toFixed(2)} ms vs ${r.aMs.toFixed(2)} ms): rules kept`;
-        for (const d of decisions) if (d.choice === 'float') Object.assign(d, { choice: 'int8', decidedBy: 'within noise' });
+        for (const d of decisions)
+          if (d.choice === 'float') {
+            Object.assign(d, { choice: 'int8', decidedBy: 'within noise' });
+            delete d.reason;
+          }
+        prefixAt = undefined;
         await release(currentKey);
         current = [];
         currentKey = keyOf(current);
@@ -375,9 +461,13 @@ export async function measurePlacement(
         reason: d.reason ?? `measured faster in float: ${d.floatMs.toFixed(2)} ms vs ${d.int8Ms.toFixed(2)} ms with it on int8 (whole model, ${setting})`,
       }));
     const seconds = (performance.now() - start) / 1000;
+    const prefixed = keepFloat.filter((k) => k.reason.startsWith('float prefix')).length;
+    const prefixNote = prefixAt ? `int8 starts at '${prefixAt}' (a float prefix of ${prefixed} region${prefixed === 1 ? '' : 's'} measured faster)` : undefined;
     const summary = skipSearch
-      ? `rules placement kept: int8 ${rulesMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (${setting}, at least ${options.searchBelowSpeedup}x faster in every round of two sessions)`
-      : `measured (${setting}, ${seconds.toFixed(0)} s): ${keepFloat.length} of ${regions.length} regions kept float; ` +
+      ? prefixAt
+        ? `${prefixNote}; int8 ${chosenMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (${setting}), rules placement ${rulesMs.toFixed(2)} ms, at least ${options.searchBelowSpeedup}x faster than FP32 in every round of two sessions, so no region search`
+        : `rules placement kept: int8 ${rulesMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (${setting}, at least ${options.searchBelowSpeedup}x faster in every round of two sessions)`
+      : `measured (${setting}, ${seconds.toFixed(0)} s): ${prefixNote ? `${prefixNote}; ` : ''}${keepFloat.length} of ${regions.length} regions kept float; ` +
       `int8 ${chosenMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (rules placement ${rulesMs.toFixed(2)} ms)${confirmation ? `; search result ${confirmation}` : ''}${allFloatNote ? `; ${allFloatNote}` : ''}`;
     return { keepFloat, report: { mode: options.searchBelowSpeedup !== undefined ? 'auto' : 'measured', batch, threads: threads ?? null, fp32Ms, rulesMs, fp32OverRules: base.ratios.map((v) => +(1 / v).toFixed(4)), ...(allFloatOverInt8 ? { allFloatOverInt8 } : {}), chosenMs, decisions, unmeasured, seconds, summary } };
   } finally {

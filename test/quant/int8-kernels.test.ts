@@ -51,6 +51,48 @@ describe('HardSwish / HardSigmoid rewritten into Add, Clip and Mul (lib/onnx/har
     // a name listed in keep stays as it was
     expect(decomposeHardActivations(m, new Set(['hswish'])).rewrites.map((r) => r.node)).toEqual(['hsig']);
   });
+
+  it("a HardSigmoid that alone reads a Conv's output takes no Add: beta/alpha goes into the Conv's bias (same outputs)", async () => {
+    const rnd = seeded(5);
+    // gate: conv1 -> HardSigmoid (its only reader); shared: conv2 -> HardSigmoid and -> the output; nobias: conv3 without
+    // a bias -> HardSigmoid; hswish: conv4 -> HardSwish (reads x twice, keeps its Add)
+    const conv = (name: string, bias: boolean) => makeNode('Conv', ['x', `w_${name}`, ...(bias ? [`b_${name}`] : [])], [name], { name });
+    const se = model(
+      [
+        conv('c1', true),
+        makeNode('HardSigmoid', ['c1'], ['gate'], { name: 'gate', attributes: [attr.float('alpha', 0.2), attr.float('beta', 0.4)] }),
+        conv('c2', true),
+        makeNode('HardSigmoid', ['c2'], ['shared'], { name: 'shared' }),
+        conv('c3', false),
+        makeNode('HardSigmoid', ['c3'], ['nobias'], { name: 'nobias' }),
+        conv('c4', true),
+        makeNode('HardSwish', ['c4'], ['hswish'], { name: 'hswish' }),
+      ],
+      ['c1', 'c2', 'c3', 'c4'].flatMap((c) => [weight(`w_${c}`, [6, 4, 1, 1], rnd, 4), weight(`b_${c}`, [6], rnd, 4)]),
+      { name: 'x', dims: [2, 4, 3, 3] },
+      ['gate', 'shared', 'c2', 'nobias', 'hswish'].map((name) => ({ name, dims: [2, 6, 3, 3] })),
+    );
+    const { model: d, rewrites } = decomposeHardActivations(se);
+    expect(rewrites.map((r) => [r.node, r.first.split('.')[1], r.biasOf])).toEqual([
+      ['gate', 'clip', 'c1'],
+      ['shared', 'add', undefined],
+      ['nobias', 'clip', 'c3'],
+      ['hswish', 'add', undefined],
+    ]);
+    expect(d.graph.nodes.filter((n) => n.opType === 'Add').map((n) => n.name)).toEqual(['shared.add', 'hswish.add']);
+    // the replaced bias is gone; c3 got one
+    expect(d.graph.initializers.some((t) => t.name === 'b_c1')).toBe(false);
+    expect(d.graph.nodes.find((n) => n.name === 'c3')!.inputs).toHaveLength(3);
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 72 }, () => rnd() * 4), [2, 4, 3, 3]);
+    const a = await run(se, { x });
+    const b = await run(d, { x });
+    for (const t of ['gate', 'shared', 'c2', 'nobias', 'hswish']) {
+      const p = a[t]!.data as Float32Array;
+      const q = b[t]!.data as Float32Array;
+      expect(p.some((v) => v > 0 && v < 1)).toBe(true); // between the knees somewhere: the offset matters
+      expect(Math.max(...p.map((v, i) => Math.abs(v - q[i]!)))).toBeLessThan(1e-5);
+    }
+  });
 });
 
 describe('Q/DQ for SiLU, squeeze-excitation and HardSwish (ONNX Runtime QLinearSigmoid / QLinearMul)', () => {

@@ -7,8 +7,38 @@ import type { OnnxModel } from '../../lib/onnx/model.js';
 import { synthetic } from '../../lib/data/index.js';
 import { quantizeModel } from '../../lib/quantize/index.js';
 import '../../lib/backends/onnxruntime/index.js'; // registers the statistics host calibration runs in
-import { measurePlacement, type PlacementTimer } from '../../lib/quantize/placement.js';
-import { residualModel } from './helpers.js';
+import { floatPrefixes, measurePlacement, type PlacementTimer } from '../../lib/quantize/placement.js';
+import { attr, makeNode } from '../../lib/onnx/graph.js';
+import { generateModernModel } from '../../lib/models/index.js';
+import { planQdqForTarget } from '../../lib/onnx/qdq.js';
+import { model, residualModel, seeded, weight } from './helpers.js';
+
+/**
+ * x[N,4,16,16] -> convA 3x3 -> Relu -> convB 1x1 -> Relu -> convC 3x3 (4 -> 32) -> Relu -> convD 3x3 (32 -> 32) -> Relu
+ * -> GlobalAveragePool -> Flatten -> Gemm: a network whose first layers hold little of its compute.
+ */
+function stemChain(): OnnxModel {
+  const rnd = seeded(11);
+  const conv = (name: string, x: string, cin: number, cout: number, k: number) => [
+    makeNode('Conv', [x, `w${name}`, `b${name}`], [name.toLowerCase()], { name: `conv${name}`, attributes: [attr.ints('kernel_shape', [k, k]), attr.ints('pads', Array(4).fill(k >> 1))] }),
+    makeNode('Relu', [name.toLowerCase()], [`r${name.toLowerCase()}`], { name: `relu${name}` }),
+  ];
+  const w = (name: string, cin: number, cout: number, k: number) => [weight(`w${name}`, [cout, cin, k, k], rnd), weight(`b${name}`, [cout], rnd)];
+  return model(
+    [
+      ...conv('A', 'x', 4, 4, 3),
+      ...conv('B', 'ra', 4, 4, 1),
+      ...conv('C', 'rb', 4, 32, 3),
+      ...conv('D', 'rc', 32, 32, 3),
+      makeNode('GlobalAveragePool', ['rd'], ['g'], { name: 'gap' }),
+      makeNode('Flatten', ['g'], ['f'], { name: 'flatten' }),
+      makeNode('Gemm', ['f', 'wf', 'bf'], ['logits'], { name: 'fc', attributes: [attr.int('transB', 1)] }),
+    ],
+    [...w('A', 4, 4, 3), ...w('B', 4, 4, 1), ...w('C', 4, 32, 3), ...w('D', 32, 32, 3), weight('wf', [10, 32], rnd), weight('bf', [10], rnd)],
+    { name: 'x', dims: ['N', 4, 16, 16] },
+    [{ name: 'logits', dims: ['N', 10] }],
+  );
+}
 
 /**
  * A timer from a cost table instead of a clock: a compute node costs `int8` when its data input comes from a
@@ -165,6 +195,61 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     const kept = await measurePlacement(m, {}, { timer: costTimer(faster, 0).timer, rounds: 2, patience: 10, searchBelowSpeedup: 1.2, reference: m });
     expect(kept.keepFloat).toEqual([]);
     expect(kept.report.summary).toMatch(/^measured .*0 of 3 regions kept float/);
+  });
+
+  it('float prefixes: the regions before each cut of the graph one tensor crosses, within the compute share', () => {
+    const chain = stemChain();
+    const regions = ['convA', 'convB', 'convC', 'convD', 'fc'];
+    const macs = new Map([['convA', 144], ['convB', 16], ['convC', 1152], ['convD', 9216], ['fc', 320]]);
+    // the last cut before each next region: the tensor the first int8 region reads
+    expect(floatPrefixes(chain, regions, macs, 0.25)).toEqual([
+      { regions: ['convA'], boundary: 'ra' },
+      { regions: ['convA', 'convB'], boundary: 'rb' },
+      { regions: ['convA', 'convB', 'convC'], boundary: 'rc' },
+    ]);
+    expect(floatPrefixes(chain, regions, macs, 0.01)).toEqual([]); // convA alone holds more than 1%
+    // MobileNetV2: features.3 adds its input back, so no cut falls inside it: the prefix ends after the Add or before the block
+    const mv2 = generateModernModel('mobilenet_v2', { inputShape: [3, 64, 64], classes: 10, seed: 1 });
+    const quantized = planQdqForTarget(mv2, { target: 'onnxruntime' }).plan.report.quantized.map((e) => e.node);
+    const prefixes = floatPrefixes(mv2, quantized, new Map(quantized.map((r) => [r, 1])), 0.25);
+    expect(prefixes.map((p) => p.boundary).slice(0, 6)).toEqual([
+      'features.1.dw.relu6.out', 'features.1.project.bn.out', 'features.2.expand.relu6.out', 'features.2.dw.relu6.out', 'features.2.project.bn.out', 'features.3.add',
+    ]);
+    expect(prefixes.every((p, i) => i === 0 || p.regions.length > prefixes[i - 1]!.regions.length)).toBe(true);
+    expect(prefixes.at(-1)!.regions.length).toBeLessThanOrEqual(quantized.length * 0.25);
+  });
+
+  it("'auto' takes a float prefix measured faster even when the rules placement is clearly faster than FP32", async () => {
+    const chain = stemChain();
+    // convA loses on int8 (its uint8 layout change of a full-resolution tensor); the rest wins
+    const costs = { convA: { int8: 3, float: 1 }, convB: { int8: 0.5, float: 0.55 }, convC: { int8: 1, float: 4 }, convD: { int8: 2, float: 8 }, fc: { int8: 1, float: 1.2 } };
+    const { timer, opened } = costTimer(costs, 0.1);
+    const r = await measurePlacement(chain, {}, { timer, rounds: 2, searchBelowSpeedup: 1.1 });
+    expect(r.keepFloat.map((k) => k.node)).toEqual(['convA']);
+    expect(r.keepFloat[0]!.reason).toMatch(/^float prefix: int8 starting at 'ra' measured faster, \d+\.\d\d ms vs \d+\.\d\d ms starting earlier \(whole model, batch 64, default threads\)$/);
+    const d = r.report.decisions.find((x) => x.node === 'convA')!;
+    expect(d.floatOverInt8).toHaveLength(4); // prefixes are timed in two rounds more than regions
+    expect(d.floatOverInt8.every((v) => v < 0.97)).toBe(true);
+    expect(r.report.summary).toMatch(/^int8 starts at 'ra' \(a float prefix of 1 region measured faster\); .* so no region search$/);
+    // FP32, rules, the three prefixes (the 2nd and 3rd not faster than the 1st), the chosen one in a fresh session against
+    // FP32, and the rules placement again for the final confirmation
+    expect(opened).toHaveLength(7);
+    expect(r.report.unmeasured.map((u) => u.node).sort()).toEqual(['convB', 'convC', 'convD', 'fc']);
+    // a prefix that wins only some rounds is not taken: the first prefix's session runs slow in its third round, so the
+    // step goes on to the next prefix, which wins every round
+    const inner = costTimer(costs, 0.1);
+    const flaky: PlacementTimer = async (candidate, o) => {
+      const t = await inner.timer(candidate, o);
+      const first = inner.opened.length === 3;
+      let calls = 0;
+      return { time: async () => (await t.time()) + (first && ++calls === 3 ? 2 : 0), release: t.release };
+    };
+    const kept = await measurePlacement(chain, {}, { timer: flaky, rounds: 2, searchBelowSpeedup: 1.1 });
+    expect(kept.keepFloat.map((k) => k.node)).toEqual(['convA', 'convB']);
+    expect(kept.keepFloat[0]!.reason).toMatch(/^float prefix: int8 starting at 'rb'/);
+    // prefixes: 0 turns the step off
+    const off = await measurePlacement(chain, {}, { timer: costTimer(costs, 0.1).timer, rounds: 2, searchBelowSpeedup: 1.1, prefixes: 0 });
+    expect(off.keepFloat).toEqual([]);
   });
 
   it('quantizeModel with placement measured lists the measured float regions in the report and calibrates what they need', async () => {
