@@ -5,8 +5,8 @@
  * int8-ness follows from it (its Relu, pooling, reshapes); keeping it float moves the int8/float boundary.
  *
  * Search: time the FP32 model and the rules placement; then float prefixes (see floatPrefixes): the int8 part of the
- * model starts at a later cut of the graph, one candidate after another while each is faster by `margin` in every
- * round. Early layers at full resolution with few channels often lose on int8: ONNX Runtime's uint8 layout Transpose
+ * model starts at a later cut of the graph, each candidate, smallest first, taken when it beats the best placement so
+ * far by `margin` in every round. Early layers at full resolution with few channels often lose on int8: ONNX Runtime's uint8 layout Transpose
  * of a large tensor, a depthwise convolution of 16 channels, a squeeze-excitation Mul broadcasting over 16 channels;
  * a later start moves the float-to-int8 boundary to a smaller tensor. Then, from the region with the least compute up, time the
  * current placement against the same placement with that region float, whole model against whole model (so the
