@@ -345,6 +345,15 @@ export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResul
         set(0, { elemType: x?.elemType ?? 0, shape: out });
         return;
       }
+      case 'Expand': {
+        // output: x broadcast with the shape (a constant here; else the rank and dims are unknown)
+        const target = constantValue(constants.get(node.inputs[1] ?? ''));
+        if (!target || !x?.shape) return set(0, { elemType: x?.elemType ?? 0, shape: undefined });
+        const out = broadcastShapes(x.shape, target);
+        if (!out) fail(ctx, `'${node.inputs[0]}' [${x.shape.join(',')}] cannot be expanded to [${target.join(',')}]`, { tensor: node.inputs[0] });
+        set(0, { elemType: x.elemType, shape: out });
+        return;
+      }
       case 'Gemm': {
         const a = rankOf(0, 'A', 2);
         const bShape = rankOf(1, 'B', 2);

@@ -138,7 +138,7 @@ const SAME_SCALE_OPS = new Set(['MaxPool', 'Flatten', 'Reshape', 'Transpose', 'S
  * split (ShuffleNetV2) between a DequantizeLinear and QuantizeLinears, and with it the Concat, Reshape and Transpose
  * of the channel shuffle: measured, that int8 model ran 1.4x slower than FP32.
  */
-const ORT_SAME_SCALE_OPS = new Set(['Split']);
+const ORT_SAME_SCALE_OPS = new Set(['Split', 'Expand']);
 /** Ops with their own output scale that run on int8 when their inputs are quantized. */
 const OWN_SCALE_OPS = new Set(['AveragePool', 'GlobalAveragePool', 'Add', 'Concat']);
 /**

@@ -24,6 +24,7 @@ import { convertToFp16, type Fp16Report } from '../onnx/fp16.js';
 import { correctBias, equalizeModel, type BiasCorrectionReport, type EqualizeReport } from '../onnx/equalize.js';
 import { smoothingPairs, smoothModel, type SmoothReport } from '../onnx/smooth.js';
 import { decomposeHardActivationsForInt8, type HardActivationRewrite } from '../onnx/hard-activations.js';
+import { widenChannelGates, type WidenedGate } from '../onnx/gate-spans.js';
 import { padDepthwiseChannels, type PaddedDepthwise } from '../onnx/pad-channels.js';
 import { rewriteChannelShuffles, type ShuffleRewrite } from '../onnx/shuffle.js';
 import { feedInputs, findInitializer } from '../onnx/graph.js';
@@ -89,6 +90,11 @@ export interface QuantizeOptions {
    * generic one several times slower (lib/onnx/pad-channels.ts). Default true.
    */
   padChannels?: boolean;
+  /**
+   * ONNX Runtime int8: repeat each squeeze-excitation gate along the width before its Mul (lib/onnx/gate-spans.ts;
+   * default true), so that ORT's channels-last QLinearMul broadcasts in spans of a row instead of one pixel. Exact.
+   */
+  widenGates?: boolean;
   /** Keep float the fewest layers that hold top-1 on `data` within `maxDrop` (0..1) of FP32 (lib/quantize/budget.ts). */
   accuracyBudget?: AccuracyBudget;
   seed?: number;
@@ -134,6 +140,8 @@ export interface QuantizeReport {
   smoothing?: SmoothReport;
   /** HardSwish/HardSigmoid rewritten into ops with int8 kernels (ONNX Runtime; lib/onnx/hard-activations.ts). */
   hardActivations?: HardActivationRewrite[];
+  /** Squeeze-excitation gates repeated along the width before their Mul (ONNX Runtime; lib/onnx/gate-spans.ts). */
+  widenedGates?: WidenedGate[];
   /** Channel shuffles rewritten without their Transpose for ONNX Runtime's channels-last int8 (lib/onnx/shuffle.ts). */
   channelShuffles?: ShuffleRewrite[];
   /** Depthwise convolutions padded to 16 channels for ONNX Runtime's int8 kernel (lib/onnx/pad-channels.ts). */
@@ -297,6 +305,12 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
       extra.hardActivations = hard.rewrites;
       int8Rewrite(`${hard.rewrites.length} HardSwish/HardSigmoid rewritten into int8 Add, Clip and Mul`);
     }
+    const gates = options.widenGates ?? true ? widenChannelGates(work) : { model: work, widened: [] };
+    if (gates.widened.length > 0) {
+      work = gates.model;
+      extra.widenedGates = gates.widened;
+      int8Rewrite(`${gates.widened.length} channel gate${gates.widened.length === 1 ? '' : 's'} repeated along the width (ONNX Runtime's int8 Mul broadcasts one pixel at a time)`);
+    }
   }
   let placement: PlacementReport | undefined;
   if (placementMode !== 'rules') {
@@ -424,11 +438,12 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   }
   let { model: quantized, report: qdq } = insertQdq(planned, scales, { ...qdqOptions, plan });
   if (qdq.quantized.length === 0 && work !== floatModel) {
-    // nothing on int8: the rewrites for int8 kernels (channels padded, HardSwish decomposed) are dropped, the float
-    // model as given kept
+    // nothing on int8: the rewrites for int8 kernels (channels padded, HardSwish decomposed, gates widened) are
+    // dropped, the float model as given kept
     quantized = floatModel;
     qdq = planQdq(floatModel, qdqOptions).report;
     delete extra.hardActivations;
+    delete extra.widenedGates;
     delete extra.paddedChannels;
     delete extra.channelShuffles;
     for (const m of int8Rewrites) methods.splice(methods.indexOf(m), 1);

@@ -49,6 +49,26 @@ describe('checker rules', () => {
     expect(() => checkModel(bad)).toThrow(/split sizes \[2,2\] do not add up to dim 1 = 6/);
   });
 
+  it('Expand broadcasts the input with a constant shape both ways; a shape fed at run time leaves it unknown', () => {
+    const int64 = (name: string, v: number[]) => makeTensor(name, BigInt64Array.from(v.map(BigInt)), [v.length]);
+    const m = model(
+      [
+        makeNode('Expand', ['g', 'wide'], ['e']),
+        makeNode('Expand', ['g', 'rank5'], ['f']),
+        makeNode('Expand', ['g', 'fed'], ['h']),
+      ],
+      [value('g', DataType.UINT8, ['N', 1, 1, 32]), value('fed', DataType.INT64, [4])],
+      [value('e', DataType.UINT8), value('f', DataType.UINT8), value('h', DataType.UINT8)],
+      [int64('wide', [1, 1, 7, 1]), int64('rank5', [2, 1, 1, 1, 1])],
+    );
+    const { shapes } = checkModel(m);
+    expect(shapes.get('e')).toEqual({ elemType: DataType.UINT8, shape: ['N', 1, 7, 32] });
+    expect(shapes.get('f')!.shape).toEqual([2, 'N', 1, 1, 32]);
+    expect(shapes.get('h')).toEqual({ elemType: DataType.UINT8, shape: undefined });
+    const bad = model([makeNode('Expand', ['g', 'wrong'], ['e'])], [value('g', DataType.UINT8, ['N', 1, 1, 32])], [value('e', DataType.UINT8)], [int64('wrong', [1, 1, 1, 3])]);
+    expect(() => checkModel(bad)).toThrow(/'g' \[N,1,1,32\] cannot be expanded to \[1,1,1,3\]/);
+  });
+
   it('an input of unknown rank leaves MatMul, Conv and Gemm outputs unknown instead of failing', () => {
     const w = makeTensor('w', new Float32Array(2 * 3 * 3 * 3), [2, 3, 3, 3]);
     const m = model(
