@@ -168,5 +168,9 @@ export function rewriteChannelShuffles(model: OnnxModel): { model: OnnxModel; re
     nodes.push(...(before.get(n) ?? []));
     if (!removed.has(n)) nodes.push(rewired.get(n) ?? n);
   }
-  return { model: withGraph(model, { nodes, initializers: [...g.initializers.map((t) => replacedInits.get(t.name) ?? t), ...newInits] }), rewrites };
+  // The shapes and split sizes only the removed nodes read go with them (ONNX Runtime warns of unused initializers).
+  const read = new Set([...nodes.flatMap((n) => n.inputs), ...g.inputs.map((v) => v.name), ...outputs]);
+  const orphaned = new Set([...removed].flatMap((n) => n.inputs).filter((t) => !read.has(t)));
+  const initializers = g.initializers.filter((t) => !orphaned.has(t.name)).map((t) => replacedInits.get(t.name) ?? t);
+  return { model: withGraph(model, { nodes, initializers: [...initializers, ...newInits] }), rewrites };
 }

@@ -247,6 +247,15 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     const kept = await measurePlacement(chain, {}, { timer: flaky, rounds: 2, searchBelowSpeedup: 1.1 });
     expect(kept.keepFloat.map((k) => k.node)).toEqual(['convA', 'convB']);
     expect(kept.keepFloat[0]!.reason).toMatch(/^float prefix: int8 starting at 'rb'/);
+    // 'measured': the region search goes on from the prefix, over the regions outside it. fc is slow on int8; in the
+    // cost table an op runs int8 when its input comes from a DequantizeLinear, so what makes fc float is convD float
+    // (convD's own input still comes dequantized: its cost stays)
+    const both = costTimer({ ...costs, fc: { int8: 3, float: 1 } }, 0.1);
+    const searched = await measurePlacement(chain, {}, { timer: both.timer, rounds: 2, patience: 10 });
+    expect(searched.keepFloat.map((k) => k.node)).toEqual(['convA', 'convD']);
+    expect(searched.keepFloat[1]!.reason).toMatch(/^measured faster in float/);
+    expect(searched.report.decisions.filter((x) => x.node === 'convA')).toHaveLength(1);
+    expect(searched.report.summary).toMatch(/^measured \(batch 64, default threads, \d+ s\): int8 starts at 'ra' \(a float prefix of 1 region measured faster\); 2 of 5 regions kept float/);
     // prefixes: 0 turns the step off
     const off = await measurePlacement(chain, {}, { timer: costTimer(costs, 0.1).timer, rounds: 2, searchBelowSpeedup: 1.1, prefixes: 0 });
     expect(off.keepFloat).toEqual([]);
