@@ -33,7 +33,7 @@ export function registerQuantize(program: Command): Command {
     .option('--cache <file>', 'calibration cache: read when it exists, else written after calibrating')
     .option('--target <runtime>', 'lay the Q/DQ model out for onnxruntime or tensorrt', 'onnxruntime')
     .option('--keep-fp32 <ops...>', 'fp16: op types or node names kept in float32')
-    .option('--placement <mode>', 'int8 for onnxruntime: rules (deterministic), measured (time regions here, keep the faster), or auto (measure only if rules are not 1.1x faster than fp32)', 'rules')
+    .option('--placement <mode>', 'int8 for onnxruntime: rules (deterministic), measured (time regions here, keep the faster), or auto (time float prefixes; search regions only if rules are not 1.1x faster than fp32)', 'rules')
     // a written model may run on another CPU: 7-bit weights unless asked (see QuantizeOptions.reduceRange)
     .option('--no-reduce-range', 'int8 for onnxruntime: 8-bit weights in every layer (x86 CPUs without VNNI may saturate them); default 7-bit, depthwise 8-bit')
     .requiredOption('--precision <p>', 'int8 or fp16')

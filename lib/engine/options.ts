@@ -74,10 +74,10 @@ export interface BuildOptions {
   /** Ops/node names kept in FP32 by FP16 conversion. */
   keepFp32?: string[];
   /**
-   * int8 on the onnxruntime backend: where Q/DQ go (quantizeModel's `placement`). 'auto' (default): time the rules'
-   * int8 model against FP32 on this machine and, only when it is not at least 1.1x faster, time regions and keep
-   * float those faster in float (never slower than FP32); 'measured': always time regions; 'rules': no timing,
-   * deterministic. The tensorrt backend places its own kernels and takes 'rules' only.
+   * int8 on the onnxruntime backend: where Q/DQ go (quantizeModel's `placement`). 'auto' (default): time float
+   * prefixes (int8 starting at a later cut of the graph) and the rules' int8 model against FP32 on this machine and,
+   * only when it is not at least 1.1x faster, time regions and keep float those faster in float (never slower than
+   * FP32); 'measured': always time regions; 'rules': no timing, deterministic. The tensorrt backend places its own kernels and takes 'rules' only.
    */
   int8Placement?: 'rules' | 'measured' | 'auto';
 }

@@ -52,10 +52,10 @@ export interface QuantizeOptions {
   exclude?: string[];
   /**
    * int8 placement: 'rules' (default, deterministic) places Q/DQ wherever lib/onnx/qdq.ts can; 'measured' (target
-   * 'onnxruntime') then times regions on this machine and keeps float those that run faster in float
-   * (lib/quantize/placement.ts); 'auto' times the rules placement against FP32 first and searches regions only when
-   * it is not at least 1.1x faster in every round. Every region left float is listed in report.qdq.float with the
-   * two measured times.
+   * 'onnxruntime') then times float prefixes (int8 starting at a later cut of the graph) and regions on this machine
+   * and keeps float those that run faster in float (lib/quantize/placement.ts); 'auto' times the prefixes too, and
+   * the rules placement against FP32, and searches regions only when it is not at least 1.1x faster in every round.
+   * Every region left float is listed in report.qdq.float with the two measured times.
    */
   placement?: 'rules' | 'measured' | 'auto';
   /** Timing settings of the measured placement (batch default: batchSize, threads default: intraOpThreads). */
