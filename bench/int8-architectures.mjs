@@ -163,7 +163,7 @@ for (const name of models) {
   }
   const p = q.report.placement;
   // the measured margins that decided ('auto'/'measured'): per round FP32 / rules-placement time, all-float / int8
-  const decided = p ? { summary: p.summary, fp32OverRules: p.fp32OverRules, allFloatOverInt8: p.allFloatOverInt8, regionsWithinNoise: p.decisions.filter((d) => d.decidedBy === 'within noise').length, regionsMeasured: p.decisions.filter((d) => d.decidedBy === 'measured').length } : undefined;
+  const decided = p ? { summary: p.summary, fp32OverRules: p.fp32OverRules, allFloatOverInt8: p.allFloatOverInt8, regionsWithinNoise: p.decisions.filter((d) => d.decidedBy === 'within noise').length, regionsMeasured: p.decisions.filter((d) => d.decidedBy === 'measured').length, prefixes: p.prefixes } : undefined;
   const row = { model: name, inputShape: shape, path: q.report.path, weights: q.report.weights, quantizedLayers: q.report.qdq.quantized.length, int8Ops: q.report.qdq.int8.length, cosine: +cos.toFixed(4), inputRoundedCosine, latency, floatOps, ...(decided ? { placement: decided } : {}), ...(kernels ? { kernels } : {}), quantizeSeconds: +quantizeSeconds.toFixed(1), loadavg1m: loadavg()[0] };
   rows.push(row);
   console.log(`${name.padEnd(19)} cos ${row.cosine.toFixed(4)} (fp32 on 8-bit input ${inputRoundedCosine.toFixed(4)})  b8 ${latency[8].fp32Ms} -> ${latency[8].int8Ms} ms (${latency[8].speedup}x)  b64 ${latency[64].fp32Ms} -> ${latency[64].int8Ms} ms (${latency[64].speedup}x)  [${row.quantizedLayers} int8 layers; load ${row.loadavg1m.toFixed(1)}]`);

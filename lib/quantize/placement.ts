@@ -100,6 +100,12 @@ export interface PlacementReport {
   decisions: PlacementDecision[];
   /** Regions not timed (budget or patience reached, or a scale missing from the cache), kept int8. */
   unmeasured: { node: string; reason: string }[];
+  /**
+   * Every float prefix timed, taken or not: where int8 would start, how many regions the prefix holds, and per round
+   * the time with the prefix float over the best placement before it (< 1: the prefix faster that round). `taken`:
+   * in the placement chosen (false too when the final check against the rules placement undid it).
+   */
+  prefixes: { boundary: string; regions: number; floatOverInt8: number[]; taken: boolean }[];
   seconds: number;
   summary: string;
 }
@@ -330,6 +336,7 @@ export async function measurePlacement(
     const decisions: PlacementDecision[] = [];
     let int8InARow = 0;
     let prefixAt: string | undefined;
+    const prefixes: PlacementReport['prefixes'] = [];
     // Two rounds more than a region's comparison: a prefix is a few candidates, and the early layers' timings vary most.
     const prefixRounds = rounds + 2;
     // Float prefixes, smallest first, each against the best placement so far (a longer prefix can win where a shorter
@@ -342,6 +349,7 @@ export async function measurePlacement(
       const key = keyOf(prefix.regions);
       const cand = await open(key, modelFor(plan), true);
       const r = await compare(cur, cand, prefixRounds);
+      prefixes.push({ boundary: prefix.boundary, regions: prefix.regions.length, floatOverInt8: r.ratios, taken: r.faster });
       if (!r.faster) {
         await release(key);
         continue;
@@ -411,6 +419,7 @@ export async function measurePlacement(
             delete d.reason;
           }
         prefixAt = undefined;
+        for (const x of prefixes) x.taken = false;
         await release(currentKey);
         current = [];
         currentKey = keyOf(current);
@@ -469,7 +478,7 @@ export async function measurePlacement(
         : `rules placement kept: int8 ${rulesMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (${setting}, at least ${options.searchBelowSpeedup}x faster in every round of two sessions)`
       : `measured (${setting}, ${seconds.toFixed(0)} s): ${prefixNote ? `${prefixNote}; ` : ''}${keepFloat.length} of ${regions.length} regions kept float; ` +
       `int8 ${chosenMs.toFixed(2)} ms vs fp32 ${fp32Ms.toFixed(2)} ms (rules placement ${rulesMs.toFixed(2)} ms)${confirmation ? `; search result ${confirmation}` : ''}${allFloatNote ? `; ${allFloatNote}` : ''}`;
-    return { keepFloat, report: { mode: options.searchBelowSpeedup !== undefined ? 'auto' : 'measured', batch, threads: threads ?? null, fp32Ms, rulesMs, fp32OverRules: base.ratios.map((v) => +(1 / v).toFixed(4)), ...(allFloatOverInt8 ? { allFloatOverInt8 } : {}), chosenMs, decisions, unmeasured, seconds, summary } };
+    return { keepFloat, report: { mode: options.searchBelowSpeedup !== undefined ? 'auto' : 'measured', batch, threads: threads ?? null, fp32Ms, rulesMs, fp32OverRules: base.ratios.map((v) => +(1 / v).toFixed(4)), ...(allFloatOverInt8 ? { allFloatOverInt8 } : {}), chosenMs, decisions, unmeasured, prefixes, seconds, summary } };
   } finally {
     for (const key of [...sessions.keys()]) await release(key);
   }

@@ -235,6 +235,13 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     // FP32, and the rules placement again for the final confirmation
     expect(opened).toHaveLength(7);
     expect(r.report.unmeasured.map((u) => u.node).sort()).toEqual(['convB', 'convC', 'convD', 'fc']);
+    // every prefix timed is in the report, taken or not, with its per-round ratios
+    expect(r.report.prefixes.map((p) => [p.boundary, p.regions, p.taken, p.floatOverInt8.length])).toEqual([
+      ['ra', 1, true, 4],
+      ['rb', 2, false, 4],
+      ['rc', 3, false, 4],
+    ]);
+    expect(r.report.prefixes[2]!.floatOverInt8.every((v) => v > 1)).toBe(true); // convC float is slower
     // a prefix that wins only some rounds is not taken: the first prefix's session runs slow in its third round, so the
     // step goes on to the next prefix, which wins every round
     const inner = costTimer(costs, 0.1);
@@ -256,6 +263,19 @@ describe('measured placement (lib/quantize/placement.ts)', () => {
     expect(searched.keepFloat[1]!.reason).toMatch(/^measured faster in float/);
     expect(searched.report.decisions.filter((x) => x.node === 'convA')).toHaveLength(1);
     expect(searched.report.summary).toMatch(/^measured \(batch 64, default threads, \d+ s\): int8 starts at 'ra' \(a float prefix of 1 region measured faster\); 2 of 5 regions kept float/);
+    // the final check against a fresh session of the rules placement undoes a prefix that session beats
+    const base = costTimer(costs, 0.1);
+    const fastRules: PlacementTimer = async (candidate, o) => {
+      const t = await base.timer(candidate, o);
+      const rulesAgain = base.opened.length === 7;
+      return { time: async () => (await t.time()) * (rulesAgain ? 0.5 : 1), release: t.release };
+    };
+    const undone = await measurePlacement(chain, {}, { timer: fastRules, rounds: 2, searchBelowSpeedup: 1.1 });
+    expect(undone.keepFloat).toEqual([]);
+    expect(undone.report.prefixes.map((p) => p.taken)).toEqual([false, false, false]);
+    expect(undone.report.decisions.find((d) => d.node === 'convA')).toMatchObject({ choice: 'int8', decidedBy: 'within noise' });
+    expect(undone.report.decisions.find((d) => d.node === 'convA')!.reason).toBeUndefined();
+    expect(undone.report.summary).toMatch(/^rules placement kept/);
     // prefixes: 0 turns the step off
     const off = await measurePlacement(chain, {}, { timer: costTimer(costs, 0.1).timer, rounds: 2, searchBelowSpeedup: 1.1, prefixes: 0 });
     expect(off.keepFloat).toEqual([]);
