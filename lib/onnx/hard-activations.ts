@@ -104,8 +104,8 @@ export function decomposeHardActivations(model: OnnxModel, keep: ReadonlySet<str
     rewrites.push({ node: label, opType: hardSwish ? 'HardSwish' : 'HardSigmoid', first: add ?? clip, ...(conv ? { biasOf: conv.name || conv.outputs[0]! } : {}) });
   }
   if (rewrites.length === 0) return { model, rewrites };
-  // A bias replaced above and read by no other node goes.
-  const read = new Set(nodes.flatMap((n) => n.inputs));
+  // A bias replaced above and read by no other node (nor listed as a graph input) goes.
+  const read = new Set([...nodes.flatMap((n) => n.inputs), ...g.inputs.map((v) => v.name)]);
   const initializers = g.initializers.filter((t) => read.has(t.name) || ![...biased.keys()].some((c) => c.inputs[2] === t.name));
   return { model: { ...model, graph: { ...g, nodes, initializers: [...initializers, ...inits] } }, rewrites };
 }
