@@ -9,7 +9,7 @@
  *
  * Exact: Expand repeats values, the Transposes only reorder axes. Pure: returns a new model and the gates widened.
  */
-import { makeAttribute, makeNode, NameGenerator, withGraph } from './graph.js';
+import { isDefaultDomain, makeAttribute, makeNode, NameGenerator, withGraph } from './graph.js';
 import { inferShapes } from './check.js';
 import type { OnnxModel, OnnxNode, OnnxTensor, ShapeDim } from './model.js';
 import { makeInt64Tensor } from './tensor.js';
@@ -48,15 +48,18 @@ export function widenChannelGates(model: OnnxModel): { model: OnnxModel; widened
   const widened: WidenedGate[] = [];
   const nodes: OnnxNode[] = [];
   for (const [index, n] of g.nodes.entries()) {
-    const isMul = n.opType === 'Mul' && (n.domain === '' || n.domain === 'ai.onnx') && n.inputs.length === 2 && n.inputs.every((t) => t && !constant.has(t));
-    const [a, b] = n.inputs as [string, string];
-    const side = !isMul ? -1 : gateWidth(shapes.get(a)?.shape, shapes.get(b)?.shape) ? 1 : gateWidth(shapes.get(b)?.shape, shapes.get(a)?.shape) ? 0 : -1;
-    if (side < 0) {
+    const isMul = n.opType === 'Mul' && isDefaultDomain(n) && n.inputs.length === 2 && n.inputs.every((t) => t && !constant.has(t));
+    const [a, b] = (isMul ? n.inputs.map((t) => shapes.get(t)?.shape) : []) as (Dims | undefined)[];
+    // the gate's input slot and the width to repeat it to (x * g, else g * x)
+    const right = isMul ? gateWidth(a, b) : undefined;
+    const left = isMul && right === undefined ? gateWidth(b, a) : undefined;
+    const width = right ?? left;
+    if (width === undefined) {
       nodes.push(n);
       continue;
     }
+    const side = right !== undefined ? 1 : 0;
     const gate = n.inputs[side]!;
-    const width = gateWidth(shapes.get(n.inputs[1 - side]!)?.shape, shapes.get(gate)?.shape)!;
     let shape = widthShape.get(width);
     if (!shape) {
       shape = names.next(`gate_width_${width}`);

@@ -272,6 +272,16 @@ export function cloneModel(model: OnnxModel): OnnxModel {
   };
 }
 
+/**
+ * The graph's initializers less those named in `dropped` that no node of `nodes` (the rewritten graph's), no graph
+ * input and no graph output reads: constants only the replaced or removed nodes read.
+ */
+export function initializersStillRead(graph: OnnxGraph, nodes: readonly OnnxNode[], dropped: Iterable<string>): OnnxTensor[] {
+  const read = new Set([...nodes.flatMap((n) => n.inputs), ...graph.inputs.map((v) => v.name), ...graph.outputs.map((v) => v.name)]);
+  const gone = new Set([...dropped].filter((t) => !read.has(t)));
+  return graph.initializers.filter((t) => !gone.has(t.name));
+}
+
 /** The model with some of its graph's fields replaced (a shallow copy). */
 export function withGraph(model: OnnxModel, graph: Partial<OnnxGraph>): OnnxModel {
   return { ...model, graph: { ...model.graph, ...graph } };

@@ -13,7 +13,7 @@
  * reads x twice (x and x + 3), so its Add stays.
  * Pure: returns a new model and the rewritten nodes.
  */
-import { attrFloat, consumerMap, findInitializer, isDefaultDomain as isDefault, makeNode, NameGenerator, producerMap, soleReader } from './graph.js';
+import { attrFloat, consumerMap, findInitializer, initializersStillRead, isDefaultDomain as isDefault, makeNode, NameGenerator, producerMap, soleReader } from './graph.js';
 import { DataType, type OnnxModel, type OnnxNode, type OnnxTensor } from './model.js';
 import { planQdq, type QdqOptions } from './qdq.js';
 import { makeTensor, tensorToFloat32 } from './tensor.js';
@@ -89,7 +89,8 @@ export function decomposeHardActivations(model: OnnxModel, keep: ReadonlySet<str
     const x = n.inputs[0]!;
     const y = n.outputs[0]!;
     const base = n.name || `${n.opType}_${index}`;
-    const conv = hardSwish ? undefined : [...biased.keys()].find((c) => c.outputs[0] === x);
+    const producer = producers.get(x)?.node;
+    const conv = !hardSwish && producer && biased.has(producer) ? producer : undefined;
     const shifted = conv ? x : names.next(`${base}_shifted`);
     const clipped = names.next(`${base}_clipped`);
     const gate = hardSwish ? names.next(`${base}_gate`) : y;
@@ -104,9 +105,8 @@ export function decomposeHardActivations(model: OnnxModel, keep: ReadonlySet<str
     rewrites.push({ node: label, opType: hardSwish ? 'HardSwish' : 'HardSigmoid', first: add ?? clip, ...(conv ? { biasOf: conv.name || conv.outputs[0]! } : {}) });
   }
   if (rewrites.length === 0) return { model, rewrites };
-  // A bias replaced above and read by no other node (nor listed as a graph input) goes.
-  const read = new Set([...nodes.flatMap((n) => n.inputs), ...g.inputs.map((v) => v.name)]);
-  const initializers = g.initializers.filter((t) => read.has(t.name) || ![...biased.keys()].some((c) => c.inputs[2] === t.name));
+  // A bias replaced above and read by nothing else goes.
+  const initializers = initializersStillRead(g, nodes, [...biased.keys()].map((c) => c.inputs[2] ?? ''));
   return { model: { ...model, graph: { ...g, nodes, initializers: [...initializers, ...inits] } }, rewrites };
 }
 

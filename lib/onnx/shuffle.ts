@@ -15,7 +15,7 @@
  * int8 path for ONNX Runtime applies it (lib/quantize/index.ts): in FP32 the Transposes are cheap.
  */
 import { inferShapes } from './check.js';
-import { attr, attrInt, attrInts, consumerMap, isDefaultDomain as isDefault, makeNode, NameGenerator, producerMap, soleReader, withGraph } from './graph.js';
+import { attr, attrInt, attrInts, consumerMap, initializersStillRead, isDefaultDomain as isDefault, makeNode, NameGenerator, producerMap, soleReader, withGraph } from './graph.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from './model.js';
 import { makeInt64Tensor, makeTensor, tensorToArray, tensorToFloat32 } from './tensor.js';
 
@@ -169,8 +169,6 @@ export function rewriteChannelShuffles(model: OnnxModel): { model: OnnxModel; re
     if (!removed.has(n)) nodes.push(rewired.get(n) ?? n);
   }
   // The shapes and split sizes only the removed nodes read go with them (ONNX Runtime warns of unused initializers).
-  const read = new Set([...nodes.flatMap((n) => n.inputs), ...g.inputs.map((v) => v.name), ...outputs]);
-  const orphaned = new Set([...removed].flatMap((n) => n.inputs).filter((t) => !read.has(t)));
-  const initializers = g.initializers.filter((t) => !orphaned.has(t.name)).map((t) => replacedInits.get(t.name) ?? t);
+  const initializers = initializersStillRead(g, nodes, [...removed].flatMap((n) => n.inputs)).map((t) => replacedInits.get(t.name) ?? t);
   return { model: withGraph(model, { nodes, initializers: [...initializers, ...newInits] }), rewrites };
 }

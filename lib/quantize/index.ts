@@ -125,6 +125,9 @@ export type AccuracyBudget =
       maxDrop: number;
     };
 
+/** Report fields of the rewrites made only for ONNX Runtime's int8 kernels. */
+type Int8RewriteField = 'channelShuffles' | 'paddedChannels' | 'hardActivations' | 'widenedGates';
+
 export interface QuantizeReport {
   precision: 'int8' | 'fp16';
   /** Where the scales came from: 'calibration', a 'cache', or the 'model' itself (it already carried Q/DQ). */
@@ -278,39 +281,30 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
   }
   // the float model as given (BatchNorm folded, exactly rescaled): FP32's speed, and the model when nothing stays int8
   const floatModel = work;
-  // Rewrites for ONNX Runtime's int8 kernels (exact in FP32): dropped again, with their report entries, when nothing
-  // ends up on int8 (see below).
-  const int8Rewrites: string[] = [];
-  const int8Rewrite = (method: string): void => {
-    int8Rewrites.push(method);
+  // Rewrites for ONNX Runtime's int8 kernels (exact in FP32): each records its method line and report field, both
+  // dropped again when nothing ends up on int8 (see below).
+  const int8Rewrites: { method: string; field: Int8RewriteField }[] = [];
+  const int8Rewrite = <K extends Int8RewriteField>(rewritten: OnnxModel, field: K, entries: NonNullable<QuantizeReport[K]>, method: string): void => {
+    work = rewritten;
+    extra[field] = entries;
+    int8Rewrites.push({ method, field });
     methods.push(method);
   };
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   if (ortTarget) {
     const shuffles = rewriteChannelShuffles(work);
     if (shuffles.rewrites.length > 0) {
-      work = shuffles.model;
-      extra.channelShuffles = shuffles.rewrites;
       const perms = shuffles.rewrites.reduce((n, r) => n + r.permutations.length, 0);
-      int8Rewrite(`${shuffles.rewrites.length} channel shuffle${shuffles.rewrites.length === 1 ? '' : 's'} rewritten into Split/Concat (${perms} 1x1 permutation convolution${perms === 1 ? '' : 's'})`);
+      int8Rewrite(shuffles.model, 'channelShuffles', shuffles.rewrites, `${plural(shuffles.rewrites.length, 'channel shuffle')} rewritten into Split/Concat (${plural(perms, '1x1 permutation convolution')})`);
     }
     const pad = options.padChannels ?? true ? padDepthwiseChannels(work) : undefined;
-    if (pad && pad.padded.length > 0) {
-      work = pad.model;
-      extra.paddedChannels = pad.padded;
-      int8Rewrite(`${pad.padded.length} depthwise convolution${pad.padded.length === 1 ? '' : 's'} padded to a multiple of 16 channels (ONNX Runtime's int8 depthwise kernel)`);
-    }
+    if (pad && pad.padded.length > 0)
+      int8Rewrite(pad.model, 'paddedChannels', pad.padded, `${plural(pad.padded.length, 'depthwise convolution')} padded to a multiple of 16 channels (ONNX Runtime's int8 depthwise kernel)`);
     const hard = decomposeHardActivationsForInt8(work, qdqOptions);
-    if (hard.rewrites.length > 0) {
-      work = hard.model;
-      extra.hardActivations = hard.rewrites;
-      int8Rewrite(`${hard.rewrites.length} HardSwish/HardSigmoid rewritten into int8 Add, Clip and Mul`);
-    }
-    const gates = options.widenGates ?? true ? widenChannelGates(work) : { model: work, widened: [] };
-    if (gates.widened.length > 0) {
-      work = gates.model;
-      extra.widenedGates = gates.widened;
-      int8Rewrite(`${gates.widened.length} channel gate${gates.widened.length === 1 ? '' : 's'} repeated along the width (ONNX Runtime's int8 Mul broadcasts one pixel at a time)`);
-    }
+    if (hard.rewrites.length > 0) int8Rewrite(hard.model, 'hardActivations', hard.rewrites, `${hard.rewrites.length} HardSwish/HardSigmoid rewritten into int8 Add, Clip and Mul`);
+    const gates = options.widenGates ?? true ? widenChannelGates(work) : undefined;
+    if (gates && gates.widened.length > 0)
+      int8Rewrite(gates.model, 'widenedGates', gates.widened, `${plural(gates.widened.length, 'channel gate')} repeated along the width (ONNX Runtime's int8 Mul broadcasts one pixel at a time)`);
   }
   let placement: PlacementReport | undefined;
   if (placementMode !== 'rules') {
@@ -442,11 +436,10 @@ export async function quantizeModel(source: OnnxModel | string | Uint8Array, opt
     // dropped, the float model as given kept
     quantized = floatModel;
     qdq = planQdq(floatModel, qdqOptions).report;
-    delete extra.hardActivations;
-    delete extra.widenedGates;
-    delete extra.paddedChannels;
-    delete extra.channelShuffles;
-    for (const m of int8Rewrites) methods.splice(methods.indexOf(m), 1);
+    for (const { method, field } of int8Rewrites) {
+      delete extra[field];
+      methods.splice(methods.indexOf(method), 1);
+    }
   }
   const floatRegions = placement ? placement.decisions.filter((d) => d.choice === 'float').length : 0;
   const scaleSource = cached ? `scales from calibration cache ${cached.calibrator}` : `${algorithm}, ${calibImages} images`;

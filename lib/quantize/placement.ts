@@ -335,7 +335,6 @@ export async function measurePlacement(
     let chosenMs = rulesMs;
     const decisions: PlacementDecision[] = [];
     let int8InARow = 0;
-    let prefixAt: string | undefined;
     const prefixes: PlacementReport['prefixes'] = [];
     // Two rounds more than a region's comparison: a prefix is a few candidates, and the early layers' timings vary most.
     const prefixRounds = rounds + 2;
@@ -359,7 +358,6 @@ export async function measurePlacement(
       for (const node of prefix.regions.filter((n) => !current.includes(n)))
         decisions.push({ node, opType: opTypeOf.get(node)!, choice: 'float', int8Ms: r.aMs, floatMs: r.bMs, floatOverInt8: r.ratios, reason, decidedBy: 'measured' });
       await release(currentKey);
-      prefixAt = prefix.boundary;
       current = prefix.regions;
       currentKey = key;
       cur = cand;
@@ -418,7 +416,6 @@ export async function measurePlacement(
             Object.assign(d, { choice: 'int8', decidedBy: 'within noise' });
             delete d.reason;
           }
-        prefixAt = undefined;
         for (const x of prefixes) x.taken = false;
         await release(currentKey);
         current = [];
@@ -470,6 +467,8 @@ export async function measurePlacement(
         reason: d.reason ?? `measured faster in float: ${d.floatMs.toFixed(2)} ms vs ${d.int8Ms.toFixed(2)} ms with it on int8 (whole model, ${setting})`,
       }));
     const seconds = (performance.now() - start) / 1000;
+    // where int8 starts: the last prefix taken (none when the final check undid them)
+    const prefixAt = prefixes.filter((x) => x.taken).at(-1)?.boundary;
     const prefixed = keepFloat.filter((k) => k.reason.startsWith('float prefix')).length;
     const prefixNote = prefixAt ? `int8 starts at '${prefixAt}' (a float prefix of ${prefixed} region${prefixed === 1 ? '' : 's'} measured faster)` : undefined;
     const summary = skipSearch
