@@ -2,7 +2,12 @@
 // model, same session settings (fp32, graph optimization 'all', 2 intra-op threads), in one process, rounds
 // interleaved so machine load hits every variant alike. The variants split the cost by its suspects:
 //   direct       ort.InferenceSession.run on the main thread (what a user calling onnxruntime-node gets)
-//   in-worker    session.run timed inside the engine's worker thread (the runtime, no hand-off, no copies)
+//   in-worker    the runtime timed inside the engine's worker thread (no hand-off, no copies), called as the engine
+//                calls it: synchronously through onnxruntime-node's binding (OrtSessionOptions.ortCall 'binding')
+//   in-worker-public  the same through onnxruntime-node's public InferenceSession.run (ortCall 'public'), which
+//                defers each run to the next turn of the thread's event loop
+//   session      WorkerSession.run with the engine's session defaults (the engine without its feed validation)
+//   session-public  the same with ortCall 'public': what calling the binding saves, measured in the same rounds
 //   sleep        WorkerSession.run with both threads sleeping between calls (handoff spinUs 0, pollUs 0): the
 //                hand-off through shared memory (lib/backends/onnxruntime/channel.ts) with two thread wake-ups a call
 //   spin-only    the session thread spins for the next request (handoff spinUs 200), the caller sleeps (pollUs 0)
@@ -68,6 +73,8 @@ for (const name of models) {
     sleep: await open({ handoff: { spinUs: 0, pollUs: 0 } }),
     'spin-only': await open({ handoff: { pollUs: 0 } }),
     'ort-spin': await open({ spinning: true }),
+    session: await open({}),
+    'session-public': await open({ ortCall: 'public' }),
   };
   const inputName = engine.inputs[0].name;
   for (const batch of batches) {
@@ -83,16 +90,19 @@ for (const name of models) {
       sleep: () => sessions.sleep.run(feeds),
       'spin-only': () => sessions['spin-only'].run(feeds),
       'ort-spin': () => sessions['ort-spin'].run(feeds),
+      session: () => sessions.session.run(feeds),
+      'session-public': () => sessions['session-public'].run(feeds),
       engine: () => engine.infer(feeds),
       'copy-in': async () => new Float32Array(shared, 0, data.length).set(data),
       'copy-out': async () => new Float32Array(shared, 0, outLength).slice(),
     };
-    const samples = Object.fromEntries([...Object.keys(variants), 'in-worker'].map((k) => [k, []]));
+    const samples = Object.fromEntries([...Object.keys(variants), 'in-worker', 'in-worker-public'].map((k) => [k, []]));
     for (let r = 0; r < rounds; r++) {
       for (const [k, fn] of Object.entries(variants)) for (const t of await block(fn)) samples[k].push(t);
       // The runtime alone, timed where it runs: as many runs as the engine managed in its block.
       const n = Math.max(5, Math.round(samples.engine.length / (r + 1)));
       samples['in-worker'].push(...(await sessions.sleep.bench(feeds, 2, n)));
+      samples['in-worker-public'].push(...(await sessions['session-public'].bench(feeds, 2, n)));
     }
     const median = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round3(summarize(v).median)]));
     const row = {

@@ -63,6 +63,10 @@ export interface BuildOptions {
    * `handoff` (thread host): while calls come back to back, the session thread polls up to `spinUs` (default 200) for
    * the next request and the caller polls its event loop up to `pollUs` (default 300) for a reply, instead of each
    * sleeping and paying a thread wake-up per call; 0 turns either off (less CPU, more latency).
+   * `ortCall`: 'binding' (default) runs the model synchronously through the native binding under onnxruntime-node's
+   * InferenceSession (the session thread has nothing else to do), 'public' through InferenceSession.run, which defers
+   * every run to the next turn of that thread's event loop (4-40 us a call more, bench/engine-overhead.mjs). Where
+   * the installed onnxruntime-node's binding does not have the expected shape, 'public' is used.
    */
   session?: {
     intraOpThreads?: number;
@@ -70,6 +74,7 @@ export interface BuildOptions {
     graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
     host?: 'thread' | 'process';
     handoff?: { spinUs?: number; pollUs?: number };
+    ortCall?: 'binding' | 'public';
   };
   /** Ops/node names kept in FP32 by FP16 conversion. */
   keepFp32?: string[];

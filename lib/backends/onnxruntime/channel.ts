@@ -70,6 +70,7 @@ export class SharedChannel {
   readonly #ctl = new Int32Array(this.#control, 0, CONTROL_WORDS);
   readonly #header = new Int32Array(this.#control, 4 * CONTROL_WORDS, HEADER_WORDS);
   #data = new SharedArrayBuffer(INITIAL_DATA_BYTES);
+  #byteView: Uint8Array | undefined;
   readonly #port: MessagePort;
   readonly #remote: MessagePort;
   #seq = 0;
@@ -193,35 +194,54 @@ export class SharedChannel {
     return words <= HEADER_WORDS && bytes <= MAX_DATA_BYTES ? bytes : -1;
   }
 
+  // writeFeeds and readOutputs run on every call: plain index writes, no temporary arrays (bench/engine-overhead.mjs).
   #writeFeeds(feeds: Record<string, TensorData>): void {
     const h = this.#header;
-    const entries = Object.entries(feeds);
-    h[0] = entries.length;
+    const bytes = this.#bytes();
+    let n = 0;
     let w = 1;
     let offset = 0;
-    for (const [name, t] of entries) {
+    for (const name of Object.keys(feeds)) {
+      const t = feeds[name]!;
       const data = t.data as TypedArray;
-      h.set([this.#inputs.get(name)!, SHARED_DTYPES.indexOf(t.dtype as Exclude<DType, 'string'>), t.dims.length, offset, data.byteLength, ...t.dims], w);
-      w += RECORD + t.dims.length;
-      new Uint8Array(this.#data, offset, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      const rank = t.dims.length;
+      h[w] = this.#inputs.get(name)!;
+      h[w + 1] = SHARED_DTYPES.indexOf(t.dtype as Exclude<DType, 'string'>);
+      h[w + 2] = rank;
+      h[w + 3] = offset;
+      h[w + 4] = data.byteLength;
+      for (let d = 0; d < rank; d++) h[w + RECORD + d] = t.dims[d]!;
+      w += RECORD + rank;
+      bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
       offset += align8(data.byteLength);
+      n++;
     }
+    h[0] = n;
   }
 
   #readOutputs(): Record<string, TensorData> {
     const h = this.#header;
     const out: Record<string, TensorData> = {};
     let w = 1;
-    for (let i = 0; i < h[0]!; i++) {
-      const [index, code, rank, offset, byteLength] = [h[w]!, h[w + 1]!, h[w + 2]!, h[w + 3]!, h[w + 4]!];
-      const dtype = SHARED_DTYPES[code]!;
+    for (let i = 0, n = h[0]!; i < n; i++) {
+      const dtype = SHARED_DTYPES[h[w + 1]!]!;
+      const rank = h[w + 2]!;
       const Ctor = ARRAY_CLASS_OF[dtype];
-      // slice(): the caller gets its own (non-shared) array; the region is reused by the next request.
-      const data = new Ctor(this.#data, offset, byteLength / Ctor.BYTES_PER_ELEMENT).slice();
-      out[this.#outputNames[index]!] = { data, dims: Array.from(h.subarray(w + RECORD, w + RECORD + rank)), dtype };
+      // A copy: the caller gets its own (non-shared) array; the region is reused by the next request.
+      const data = new Ctor(h[w + 4]! / Ctor.BYTES_PER_ELEMENT);
+      data.set(new Ctor(this.#data, h[w + 3]!, data.length) as never);
+      const dims = new Array<number>(rank);
+      for (let d = 0; d < rank; d++) dims[d] = h[w + RECORD + d]!;
+      out[this.#outputNames[h[w]!]!] = { data, dims, dtype };
       w += RECORD + rank;
     }
     return out;
+  }
+
+  /** A byte view of the data region (kept until the region is replaced). */
+  #bytes(): Uint8Array {
+    if (this.#byteView?.buffer !== this.#data) this.#byteView = new Uint8Array(this.#data);
+    return this.#byteView;
   }
 }
 

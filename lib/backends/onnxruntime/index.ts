@@ -38,7 +38,7 @@ async function readSource(source: ModelSource): Promise<{ bytes: Uint8Array; fil
 function sessionOptions(session: BuildOptions['session']): OrtSessionOptions {
   if (session === undefined) return {};
   if (typeof session !== 'object' || session === null) throw new TrtnError('ERR_INVALID_ARG', 'session must be an object');
-  const { intraOpThreads, interOpThreads, graphOptimization, host, handoff } = session;
+  const { intraOpThreads, interOpThreads, graphOptimization, host, handoff, ortCall } = session;
   for (const [k, v] of Object.entries({ intraOpThreads, interOpThreads })) {
     if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0)) throw new TrtnError('ERR_INVALID_ARG', `Expected a positive integer for session.${k} but received ${String(v)}`);
   }
@@ -46,6 +46,8 @@ function sessionOptions(session: BuildOptions['session']): OrtSessionOptions {
     throw new TrtnError('ERR_INVALID_ARG', `Expected one of disabled, basic, extended, all for session.graphOptimization but received ${JSON.stringify(graphOptimization)}`);
   if (host !== undefined && host !== 'thread' && host !== 'process')
     throw new TrtnError('ERR_INVALID_ARG', `Expected 'thread' or 'process' for session.host but received ${JSON.stringify(host)}`);
+  if (ortCall !== undefined && ortCall !== 'binding' && ortCall !== 'public')
+    throw new TrtnError('ERR_INVALID_ARG', `Expected 'binding' or 'public' for session.ortCall but received ${JSON.stringify(ortCall)}`);
   if (handoff !== undefined) {
     if (typeof handoff !== 'object' || handoff === null) throw new TrtnError('ERR_INVALID_ARG', 'session.handoff must be an object');
     for (const [k, v] of Object.entries({ spinUs: handoff.spinUs, pollUs: handoff.pollUs })) {
@@ -53,7 +55,7 @@ function sessionOptions(session: BuildOptions['session']): OrtSessionOptions {
         throw new TrtnError('ERR_INVALID_ARG', `Expected a number of microseconds from 0 to 1000000 for session.handoff.${k} but received ${String(v)}`);
     }
   }
-  return { intraOpThreads, interOpThreads, graphOptimization, host, ...(handoff ? { handoff: { spinUs: handoff.spinUs, pollUs: handoff.pollUs } } : {}) };
+  return { intraOpThreads, interOpThreads, graphOptimization, host, ortCall, ...(handoff ? { handoff: { spinUs: handoff.spinUs, pollUs: handoff.pollUs } } : {}) };
 }
 
 /**

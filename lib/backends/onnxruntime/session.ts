@@ -39,7 +39,17 @@ export interface OrtSessionOptions {
   handoff?: HandoffOptions;
   /** ONNX Runtime graph optimizers to turn off (session config optimization.disable_specified_optimizers). */
   disabledOptimizers?: readonly string[];
+  /**
+   * How the session's thread calls ONNX Runtime. 'binding' (default): synchronously, through the native binding under
+   * onnxruntime-node's InferenceSession, with the same argument checks; when that binding does not have the shape
+   * this package was written against, 'public' is used instead (see WorkerSession.ortCall). 'public': through
+   * InferenceSession.run, which defers each run to the next turn of the thread's event loop (10-13 us a run
+   * measured, bench/engine-overhead.mjs).
+   */
+  ortCall?: OrtCall;
 }
+
+export type OrtCall = 'binding' | 'public';
 
 /** The host a session gets when none is asked for (see the comment at the top of this file). */
 export function defaultSessionHost(): SessionHostKind {
@@ -193,6 +203,12 @@ export interface WorkerStatistics {
   bins: Float64Array;
 }
 
+interface Ready {
+  inputNames: string[];
+  outputNames: string[];
+  ortCall: OrtCall;
+}
+
 /** Thrown by WorkerSession.open when ONNX Runtime rejects the model; keeps ORT's message for fallbacks. */
 export class SessionInitError extends Error {}
 
@@ -210,8 +226,12 @@ export class WorkerSession {
   /** Where this session runs. */
   readonly host: SessionHostKind;
 
-  private constructor(worker: SessionHost, host: SessionHostKind, ready: { inputNames: string[]; outputNames: string[] }, channel: SharedChannel | undefined) {
+  /** How its thread calls ONNX Runtime (OrtSessionOptions.ortCall): 'public' where the binding was not usable. */
+  readonly ortCall: OrtCall;
+
+  private constructor(worker: SessionHost, host: SessionHostKind, ready: Ready, channel: SharedChannel | undefined) {
     this.host = host;
+    this.ortCall = ready.ortCall;
     this.worker = worker;
     this.inputNames = ready.inputNames;
     this.outputNames = ready.outputNames;
@@ -250,12 +270,12 @@ export class WorkerSession {
     if (Object.keys(extra).length > 0) sessionOptions.extra = extra;
     const kind = options.host ?? defaultSessionHost();
     const channel = kind === 'thread' ? new SharedChannel(options.handoff) : undefined;
-    const worker = startHost(kind, { ortPath: resolveOrt(), model, sessionOptions }, channel);
-    const ready = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
-      const onMessage = (msg: { type?: string; message?: string; inputNames?: string[]; outputNames?: string[] }) => {
+    const worker = startHost(kind, { ortPath: resolveOrt(), model, sessionOptions, publicApi: options.ortCall === 'public' }, channel);
+    const ready = await new Promise<Ready>((resolve, reject) => {
+      const onMessage = (msg: { type?: string; message?: string; inputNames?: string[]; outputNames?: string[]; ortCall?: OrtCall }) => {
         if (msg.type === 'ready') {
           cleanup();
-          resolve({ inputNames: msg.inputNames!, outputNames: msg.outputNames! });
+          resolve({ inputNames: msg.inputNames!, outputNames: msg.outputNames!, ortCall: msg.ortCall! });
         } else if (msg.type === 'init-error') {
           cleanup();
           // The thread is gone when the build rejects: a failed build leaves nothing behind.

@@ -109,6 +109,31 @@ describe('shared-memory channel to the session thread', () => {
     }
   });
 
+  it("the session thread calls onnxruntime-node's binding (the pinned version has the expected shape); results and argument errors equal the public API's", async () => {
+    expect(session.ortCall).toBe('binding');
+    const pub = await WorkerSession.open(CNN, { intraOpThreads: 1, host: 'thread', ortCall: 'public' });
+    try {
+      expect(pub.ortCall).toBe('public');
+      for (const b of [1, 8, 33]) {
+        const f = images(b, b);
+        const [a, p] = [await session.run({ input: f }), await pub.run({ input: f })];
+        expect(Array.from(a.logits!.data as Float32Array)).toEqual(Array.from(p.logits!.data as Float32Array));
+        expect(Array.from(a.logits!.data as Float32Array)).toEqual(Array.from(await expected(f)));
+      }
+      // The checks the public API makes before running, with its messages: a missing input, an unknown fetch name.
+      const messages = async (s: WorkerSession) => Promise.all([
+        s.run({ other: images(1, 1) }).then(() => 'ran', (e: Error) => e.message),
+        s.run({ input: images(1, 1) }, ['nope']).then(() => 'ran', (e: Error) => e.message),
+      ]);
+      const [viaBinding, viaPublic] = [await messages(session), await messages(pub)];
+      expect(viaBinding).toEqual(viaPublic);
+      expect(viaBinding[0]).toContain("input 'input' is missing");
+      expect(viaBinding[1]).toContain('invalid output name: nope');
+    } finally {
+      await pub.close();
+    }
+  });
+
   it('an error in the session thread rejects that call with ONNX Runtime\'s message; the calls around it succeed', async () => {
     const f = images(2, 7);
     const bad = { input: { data: new Float32Array(2 * 784), dims: [2, 1, 784, 1], dtype: 'float32' as const } };
@@ -206,6 +231,18 @@ describe('shared-memory channel to the session thread', () => {
     for (const handoff of [{ spinUs: -1 }, { pollUs: Infinity }, { spinUs: '200' }, 'fast']) {
       await expect(buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime', session: { handoff } as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG', message: expect.stringContaining('session.handoff') });
     }
+  });
+
+  it("session.ortCall: 'public' gives the binding's results through the engine; another value is ERR_INVALID_ARG", async () => {
+    const f = images(3, 11);
+    const engines = [await buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime', session: { ortCall: 'public', intraOpThreads: 1 } }), await buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime', session: { intraOpThreads: 1 } })];
+    try {
+      const [a, b] = [await engines[0]!.infer({ input: f }), await engines[1]!.infer({ input: f })];
+      expect(Array.from(a.logits!.data as Float32Array)).toEqual(Array.from(b.logits!.data as Float32Array));
+    } finally {
+      for (const e of engines) e.dispose();
+    }
+    await expect(buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime', session: { ortCall: 'native' } as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG', message: expect.stringContaining('session.ortCall') });
   });
 
   it('through the engine: concurrent infer calls and an ORT failure as ERR_INFERENCE', async () => {
