@@ -10,14 +10,11 @@ import { defaultConcurrency } from '../dist/data/image-folder.js';
 import { axisFilter } from '../dist/data/jpeg-shrink.js';
 import { summarize } from '../dist/engine/stats.js';
 import { nativeJpegDecoder, nativeJpegVersion } from '../dist/native/jpeg.js';
+import { arg } from './args.mjs';
 
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const IMAGES = arg('images', 400);
-const EPOCHS = arg('epochs', 5);
+const numberArg = (name, fallback) => Number(arg(name, fallback));
+const IMAGES = numberArg('images', 400);
+const EPOCHS = numberArg('epochs', 5);
 const here = dirname(fileURLToPath(import.meta.url));
 
 const median = (xs) => summarize(xs).median; // the project's one definition (lib/engine/stats.ts)

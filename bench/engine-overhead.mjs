@@ -23,6 +23,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
+import { arg } from './args.mjs';
 
 holdBenchLock();
 
@@ -32,10 +33,6 @@ const { WorkerSession } = await import('../dist/backends/onnxruntime/session.js'
 const { summarize } = await import('../dist/engine/stats.js');
 const ort = createRequire(import.meta.url)('onnxruntime-node');
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const models = arg('models', 'cnn,vgg16').split(',');
 const batches = arg('batches', '1,8,64').split(',').map(Number);
 const rounds = Number(arg('rounds', '7'));

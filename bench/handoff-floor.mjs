@@ -16,13 +16,10 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { arg } from './args.mjs';
 
 holdBenchLock();
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const batches = arg('batches', '8,64').split(',').map(Number);
 const threads = Number(arg('threads', '2'));
 const calls = Number(arg('calls', '3000'));

@@ -29,11 +29,8 @@ import { WorkerSession } from '../dist/backends/onnxruntime/session.js';
 import { ORT_DISABLED_OPTIMIZERS } from '../dist/onnx/qdq.js';
 import { foldBatchNorm } from '../dist/onnx/fold.js';
 import { padDepthwiseChannels } from '../dist/onnx/pad-channels.js';
+import { arg } from './args.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const models = arg('models', MODERN_MODEL_NAMES.join(',')).split(',');
 const size = Number(arg('size', 96));
 const placement = arg('placement', 'rules');

@@ -7,6 +7,7 @@
 import { holdBenchLock } from './bench-lock.mjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { arg } from './args.mjs';
 
 holdBenchLock();
 
@@ -20,10 +21,6 @@ const { WorkerSession } = await import('../dist/backends/onnxruntime/session.js'
 const { ORT_DISABLED_OPTIMIZERS } = await import('../dist/onnx/qdq.js');
 const { summarize } = await import('../dist/engine/stats.js');
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const channels = arg('channels', '58,64,116,128').split(',').map(Number);
 const rounds = Number(arg('rounds', '5'));
 const out = arg('out', 'bench/results/int8-depthwise.json');

@@ -10,6 +10,7 @@ import { holdBenchLock } from './bench-lock.mjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
+import { arg } from './args.mjs';
 
 holdBenchLock();
 
@@ -21,10 +22,6 @@ const { quantizeModel } = await import('../dist/quantize/index.js');
 const { WorkerSession } = await import('../dist/backends/onnxruntime/session.js');
 const { ORT_DISABLED_OPTIMIZERS } = await import('../dist/onnx/qdq.js');
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const models = arg('models', 'mobilenet_v3_small,efficientnet_b0').split(',');
 const rounds = Number(arg('rounds', '6'));
 const iterations = Number(arg('iterations', '10'));

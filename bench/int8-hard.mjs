@@ -17,11 +17,8 @@ import { hardenModel } from '../dist/models/index.js';
 import { quantizeModel } from '../dist/quantize/index.js';
 import { top1 } from '../dist/quantize/budget.js';
 import { readBatches } from '../dist/quantize/channels.js';
+import { arg } from './args.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const models = arg('models', 'cnn,vgg16,mobilenet_v1').split(',');
 const spreads = arg('scales', '300,3000').split(',').map(Number);
 const limit = Number(arg('limit', 10000));

@@ -20,11 +20,8 @@ import { quantizeModel } from '../dist/quantize/index.js';
 import { evaluateTop1 } from '../dist/quantize/evaluate.js';
 import { summarize } from '../dist/engine/stats.js';
 import { WorkerSession } from '../dist/backends/onnxruntime/session.js';
+import { arg } from './args.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const models = arg('models', 'cnn,vgg16,mobilenet_v1').split(',');
 const algorithms = arg('algorithms', 'entropy').split(',');
 const calibSize = Number(arg('calib-size', 512));

@@ -13,6 +13,7 @@ import { writeFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { arg } from './args.mjs';
 
 const LOCK = '/tmp/trtn-bench.lock';
 if (process.env.TRTN_BENCH_LOCKED !== '1') {
@@ -55,10 +56,6 @@ async function kernelSum(model, runs) {
   return sum;
 }
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const models = arg('models', 'cnn,vgg16,mobilenet_v1,resnet50').split(',');
 const rounds = Number(arg('rounds', 5));
 const iterations = Number(arg('iterations', 30));

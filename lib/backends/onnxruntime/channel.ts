@@ -61,7 +61,7 @@ export interface HandoffOptions {
   pollUs?: number;
 }
 
-export const DEFAULT_HANDOFF: Required<HandoffOptions> = { spinUs: 200, pollUs: 300 };
+const DEFAULT_HANDOFF: Required<HandoffOptions> = { spinUs: 200, pollUs: 300 };
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
