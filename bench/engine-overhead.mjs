@@ -11,8 +11,10 @@
 //   sleep        WorkerSession.run with both threads sleeping between calls (handoff spinUs 0, pollUs 0): the
 //                hand-off through shared memory (lib/backends/onnxruntime/channel.ts) with two thread wake-ups a call
 //   spin-only    the session thread spins for the next request (handoff spinUs 200), the caller sleeps (pollUs 0)
-//   ort-spin     the engine's hand-off with ORT's pool spinning after a run too (spinning: true)
-//   engine       engine.infer with its defaults (ORT's pool spins 'in-run', handoff spinUs 200 / pollUs 300),
+//   ort-spin     the engine's hand-off with ORT's pool spinning long after a run (spinning: true, ORT's default)
+//   ort-in-run   the engine's hand-off with ORT's pool stopping when a run ends (spinning: 'in-run', the default
+//                until 2026-12-05)
+//   engine       engine.infer with its defaults (ORT's idle pool spins 100 us, handoff spinUs 200 / pollUs 300),
 //                plus feed validation and lifecycle tracking
 // copy-in/out are the copies of the feeds into and the outputs out of a shared buffer alone, on the main thread.
 // Runs under the shared benchmark lock (re-executes itself under flock unless TRTN_BENCH_LOCKED=1).
@@ -70,6 +72,7 @@ for (const name of models) {
     sleep: await open({ handoff: { spinUs: 0, pollUs: 0 } }),
     'spin-only': await open({ handoff: { pollUs: 0 } }),
     'ort-spin': await open({ spinning: true }),
+    'ort-in-run': await open({ spinning: 'in-run' }),
     session: await open({}),
     'session-public': await open({ ortCall: 'public' }),
   };
@@ -87,6 +90,7 @@ for (const name of models) {
       sleep: () => sessions.sleep.run(feeds),
       'spin-only': () => sessions['spin-only'].run(feeds),
       'ort-spin': () => sessions['ort-spin'].run(feeds),
+      'ort-in-run': () => sessions['ort-in-run'].run(feeds),
       session: () => sessions.session.run(feeds),
       'session-public': () => sessions['session-public'].run(feeds),
       engine: () => engine.infer(feeds),

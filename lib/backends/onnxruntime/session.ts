@@ -30,11 +30,14 @@ export interface OrtSessionOptions {
   /** Where the session runs; default 'thread' on the main thread, 'process' inside a worker thread. */
   host?: SessionHostKind;
   /**
-   * false: ORT's pool threads never spin (they sleep between parallel sections too); true: ORT's default, they spin
-   * within a run and for a while after it; 'in-run' (default): they spin within a run and stop when it ends
-   * (session.force_spinning_stop), leaving the cores to the hand-off back to the caller.
+   * How ONNX Runtime's intra-op pool threads wait for work. false: they never spin (they sleep between parallel
+   * sections too); true: ORT's default, they spin within a run and for a long while after it; 'in-run': they stop
+   * spinning when a run ends (session.force_spinning_stop); a number (default DEFAULT_POOL_SPIN_US): an idle pool
+   * thread spins that many microseconds before it sleeps (session.intra_op.spin_duration_us, ORT 1.26 and later), long
+   * enough to be awake for the next of back-to-back calls, short enough to leave the cores to the hand-off and to other
+   * work. Measured in bench/engine-overhead.mjs ('ort-spin', 'ort-in-run' and 'session').
    */
-  spinning?: boolean | 'in-run';
+  spinning?: boolean | 'in-run' | number;
   /** Thread host: how long the session thread and the caller poll before sleeping between back-to-back calls. */
   handoff?: HandoffOptions;
   /** ONNX Runtime graph optimizers to turn off (session config optimization.disable_specified_optimizers). */
@@ -50,6 +53,14 @@ export interface OrtSessionOptions {
 }
 
 export type OrtCall = 'binding' | 'public';
+
+/**
+ * How long (us) an idle pool thread of an engine's session spins before it sleeps (OrtSessionOptions.spinning). 100:
+ * in bench/results/engine-overhead.json it beat stopping at the end of each run ('ort-in-run') in 5 of 6 cells, the
+ * sixth within noise (cnn batch 8: 0.095 against 0.133 ms a call); 50 and 200 us were no better in the same kind of
+ * rounds.
+ */
+export const DEFAULT_POOL_SPIN_US = 100;
 
 /** The host a session gets when none is asked for (see the comment at the top of this file). */
 export function defaultSessionHost(): SessionHostKind {
@@ -261,11 +272,15 @@ export class WorkerSession {
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.interOpThreads) sessionOptions.interOpNumThreads = options.interOpThreads;
     const extra: Record<string, unknown> = {};
-    // Default 'in-run': a pool spinning after a run keeps cores busy that the engine no longer uses (the caller's,
-    // other sessions'); full spinning saves restarting the pool, 0.01-0.13 ms a call in bench/engine-overhead.mjs.
-    const spinning = options.spinning ?? 'in-run';
+    // A pool spinning long after a run keeps cores busy that the engine no longer uses (the caller's, other
+    // sessions'); a pool asleep must be woken for the next run (25-45 us at the cnn's batch 8). A short spin pays neither.
+    const spinning = options.spinning ?? DEFAULT_POOL_SPIN_US;
     if (spinning === false) extra.session = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } };
     else if (spinning === 'in-run') extra.session = { force_spinning_stop: '1' };
+    else if (typeof spinning === 'number') {
+      if (!(Number.isFinite(spinning) && spinning >= 0)) throw new TrtnError('ERR_INVALID_ARG', `spinning must be true, false, 'in-run' or a number of microseconds >= 0, got ${spinning}`);
+      extra.session = { intra_op: { spin_duration_us: String(Math.round(spinning)) } };
+    }
     if (options.disabledOptimizers?.length) extra['optimization.disable_specified_optimizers'] = options.disabledOptimizers.join(';');
     if (Object.keys(extra).length > 0) sessionOptions.extra = extra;
     const kind = options.host ?? defaultSessionHost();

@@ -233,6 +233,20 @@ describe('shared-memory channel to the session thread', () => {
     }
   });
 
+  it("ORT's pool spin (OrtSessionOptions.spinning): each setting gives the same results; a negative or infinite time is ERR_INVALID_ARG", async () => {
+    const f = images(8, 12);
+    const want = Array.from(await expected(f));
+    for (const spinning of [0, 100, 'in-run', true, false] as const) {
+      const s = await WorkerSession.open(CNN, { intraOpThreads: 2, host: 'thread', spinning });
+      try {
+        for (let i = 0; i < 3; i++) expect(Array.from((await s.run({ input: f })).logits!.data as Float32Array)).toEqual(want);
+      } finally {
+        await s.close();
+      }
+    }
+    for (const spinning of [-1, Infinity, Number.NaN]) await expect(WorkerSession.open(CNN, { spinning })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG', message: expect.stringContaining('spinning') });
+  });
+
   it("session.ortCall: 'public' gives the binding's results through the engine; another value is ERR_INVALID_ARG", async () => {
     const f = images(3, 11);
     const engines = [await buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime', session: { ortCall: 'public', intraOpThreads: 1 } }), await buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime', session: { intraOpThreads: 1 } })];
