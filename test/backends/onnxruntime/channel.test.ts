@@ -4,13 +4,19 @@
  * region; int64 and float16 through shared memory; errors in the session thread; close with calls in flight; a
  * session thread that is gone rejects every call instead of hanging; each hand-off (either side polling or asleep)
  * gives the same results, the caller's event loop runs while it polls, and an idle session thread stops spinning.
+ * The session thread calls onnxruntime-node's binding (ortCall 'binding') with the public API's results and argument
+ * errors, and falls back to the public API where the binding has another shape; every ORT pool spin setting agrees.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import '../../../lib/backends/onnxruntime/index.js';
 import { REQ, type SharedChannel } from '../../../lib/backends/onnxruntime/channel.js';
-import { WorkerSession } from '../../../lib/backends/onnxruntime/session.js';
+import { resolveOrt, WorkerSession } from '../../../lib/backends/onnxruntime/session.js';
+import { WORKER_SOURCE } from '../../../lib/backends/onnxruntime/worker-source.js';
 import { buildEngine } from '../../../lib/engine/api.js';
 import { makeNode } from '../../../lib/onnx/graph.js';
 import { serializeModel } from '../../../lib/onnx/io.js';
@@ -230,6 +236,35 @@ describe('shared-memory channel to the session thread', () => {
   it('session.handoff is validated: a negative, infinite or non-numeric value is ERR_INVALID_ARG naming the field', async () => {
     for (const handoff of [{ spinUs: -1 }, { pollUs: Infinity }, { spinUs: '200' }, 'fast']) {
       await expect(buildEngine(CNN, { precision: 'fp32', backend: 'onnxruntime', session: { handoff } as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG', message: expect.stringContaining('session.handoff') });
+    }
+  });
+
+  it("an onnxruntime-node whose binding has another shape (or none) is called through its public API, with the same results", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trtn-fake-ort-'));
+    try {
+      const real = resolveOrt();
+      const f = images(2, 13);
+      for (const binding of ['module.exports = { binding: {}, initOrt() {} };', undefined]) {
+        const dist = join(dir, binding ? 'changed' : 'missing', 'dist');
+        mkdirSync(dist, { recursive: true });
+        writeFileSync(join(dist, 'index.js'), `module.exports = require(${JSON.stringify(real)});`);
+        if (binding) writeFileSync(join(dist, 'binding.js'), binding);
+        const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath: join(dist, 'index.js'), model: CNN, sessionOptions: { intraOpNumThreads: 1 } } });
+        try {
+          const replies: Record<string, unknown>[] = [];
+          const next = () => new Promise<Record<string, unknown>>((resolve) => worker.once('message', resolve));
+          replies.push(await next());
+          expect(replies[0]).toMatchObject({ type: 'ready', ortCall: 'public', inputNames: ['input'] });
+          worker.postMessage({ id: 1, type: 'run', feeds: { input: f } });
+          const reply = (await next()) as { ok: boolean; outputs: Record<string, TensorData> };
+          expect(reply.ok).toBe(true);
+          expect(Array.from(reply.outputs.logits!.data as Float32Array)).toEqual(Array.from(await expected(f)));
+        } finally {
+          await worker.terminate();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
