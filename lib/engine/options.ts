@@ -65,8 +65,9 @@ export interface BuildOptions {
    * sleeping and paying a thread wake-up per call; 0 turns either off (less CPU, more latency).
    * `ortCall`: 'binding' (default) runs the model synchronously through the native binding under onnxruntime-node's
    * InferenceSession (the session thread has nothing else to do), 'public' through InferenceSession.run, which defers
-   * every run to the next turn of that thread's event loop (4-40 us a call more, bench/engine-overhead.mjs). Where
-   * the installed onnxruntime-node's binding does not have the expected shape, 'public' is used.
+   * every run to the next turn of that thread's event loop (6-21 us a run more at batch 1 and 8,
+   * bench/engine-overhead.mjs). Where the installed onnxruntime-node's binding does not have the expected shape,
+   * 'public' is used.
    */
   session?: {
     intraOpThreads?: number;

@@ -46,8 +46,8 @@ export interface OrtSessionOptions {
    * How the session's thread calls ONNX Runtime. 'binding' (default): synchronously, through the native binding under
    * onnxruntime-node's InferenceSession, with the same argument checks; when that binding does not have the shape
    * this package was written against, 'public' is used instead (see WorkerSession.ortCall). 'public': through
-   * InferenceSession.run, which defers each run to the next turn of the thread's event loop (10-13 us a run
-   * measured, bench/engine-overhead.mjs).
+   * InferenceSession.run, which defers each run to the next turn of the thread's event loop (6-21 us a run at batch 1
+   * and 8 in bench/results/engine-overhead.json).
    */
   ortCall?: OrtCall;
 }
@@ -60,7 +60,7 @@ export type OrtCall = 'binding' | 'public';
  * sixth within noise (cnn batch 8: 0.095 against 0.133 ms a call); 50 and 200 us were no better in the same kind of
  * rounds.
  */
-export const DEFAULT_POOL_SPIN_US = 100;
+const DEFAULT_POOL_SPIN_US = 100;
 
 /** The host a session gets when none is asked for (see the comment at the top of this file). */
 export function defaultSessionHost(): SessionHostKind {

@@ -44,15 +44,16 @@ const queue = [];
 let busy = false;
 
 // onnxruntime-node's public InferenceSession.run defers each run to the next turn of this thread's event loop
-// (setImmediate) and re-checks its arguments; measured 10-13 us a run of the Fashion-MNIST cnn at batch 8, a quarter
-// of what the engine added over a direct call (bench/engine-overhead.mjs: 'in-worker' against 'in-worker-public', 'session' against 'session-public').
-// This thread does nothing while a run is on, so it calls the binding under that API synchronously, with the same
-// checks (missing inputs, unknown fetch names: same messages). onnxruntime-node's version is pinned in package.json;
-// where its binding does not have the expected shape (nativeBinding), the public API serves, as before.
+// (setImmediate) and re-checks its arguments: 6-21 us a run at batch 1 and 8 (bench/results/engine-overhead.json,
+// 'in-worker' against 'in-worker-public'). This thread does nothing while a run is on, so it calls the binding under
+// that API synchronously, with the same checks (missing inputs, unknown fetch names: same messages). onnxruntime-node's
+// version is pinned in package.json; where its binding does not have the expected shape (nativeBinding), the public
+// API serves, as before.
 function nativeBinding() {
+  const path = require('node:path');
   let b;
   try {
-    b = require(require('node:path').join(require('node:path').dirname(workerData.ortPath), 'binding.js'));
+    b = require(path.join(path.dirname(workerData.ortPath), 'binding.js'));
   } catch {
     return undefined;
   }
