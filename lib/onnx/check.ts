@@ -133,6 +133,15 @@ export function inferShapes(model: OnnxModel): InferShapesResult {
   return inferGraphShapes(model.graph, opsetVersion(model) ?? 17);
 }
 
+/** The inferred shapes, or undefined where inference fails on the graph (a rewrite that needs them then does nothing). */
+export function inferredShapes(model: OnnxModel): InferShapesResult['shapes'] | undefined {
+  try {
+    return inferShapes(model).shapes;
+  } catch {
+    return undefined;
+  }
+}
+
 export function inferGraphShapes(graph: OnnxGraph, opset = 17): InferShapesResult {
   const shapes = new Map<string, TensorShape>();
   const constants = new Map<string, OnnxTensor>();

@@ -1,6 +1,6 @@
 /** Make intermediate tensors graph outputs, so a runtime returns them (calibration statistics, debugging). */
 import { TrtnError } from '../errors.js';
-import { inferShapes, type TensorShape } from './check.js';
+import { inferredShapes } from './check.js';
 import type { OnnxModel, OnnxValueInfo } from './model.js';
 
 /**
@@ -21,12 +21,7 @@ export function exposeTensors(model: OnnxModel, names: readonly string[] | 'all'
   }
   const present = new Set(g.outputs.map((v) => v.name));
   const valueInfo = new Map(g.valueInfo.map((v) => [v.name, v]));
-  let inferred: Map<string, TensorShape> | undefined;
-  try {
-    inferred = inferShapes(model).shapes;
-  } catch {
-    inferred = undefined; // an inconsistent graph still gets its outputs, just without types
-  }
+  const inferred = inferredShapes(model); // undefined: an inconsistent graph still gets its outputs, just without types
   const added: OnnxValueInfo[] = [];
   for (const name of wanted) {
     if (present.has(name)) continue;

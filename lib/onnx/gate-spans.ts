@@ -10,7 +10,7 @@
  * Exact: Expand repeats values, the Transposes only reorder axes. Pure: returns a new model and the gates widened.
  */
 import { isDefaultDomain, makeAttribute, makeNode, NameGenerator, withGraph } from './graph.js';
-import { inferShapes } from './check.js';
+import { inferredShapes } from './check.js';
 import type { OnnxModel, OnnxNode, OnnxTensor, ShapeDim } from './model.js';
 import { makeInt64Tensor } from './tensor.js';
 
@@ -35,12 +35,8 @@ function gateWidth(x: Dims | undefined, g: Dims | undefined): number | undefined
 /** Every Mul of an activation by a per-channel gate of another activation, its gate repeated along the width. */
 export function widenChannelGates(model: OnnxModel): { model: OnnxModel; widened: WidenedGate[] } {
   const g = model.graph;
-  let shapes: ReturnType<typeof inferShapes>['shapes'];
-  try {
-    shapes = inferShapes(model).shapes;
-  } catch {
-    return { model, widened: [] };
-  }
+  const shapes = inferredShapes(model);
+  if (!shapes) return { model, widened: [] };
   const constant = new Set(g.initializers.map((t) => t.name));
   const names = new NameGenerator(g);
   const inits: OnnxTensor[] = [];

@@ -9,7 +9,7 @@
  * against its own NHWC -> NCHW one: the Flatten reads the NHWC data directly.
  */
 import { attr, attrInt, consumerMap, findInitializer, makeNode, NameGenerator } from './graph.js';
-import { inferShapes } from './check.js';
+import { inferredShapes } from './check.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from './model.js';
 import { makeTensor, tensorToFloat32 } from './tensor.js';
 
@@ -47,12 +47,8 @@ export function flattenNhwc(model: OnnxModel, flattens: ReadonlySet<string>): { 
   const g = model.graph;
   const candidates = g.nodes.filter((n) => n.opType === 'Flatten' && flattens.has(n.name) && attrInt(n, 'axis', 1) === 1);
   if (candidates.length === 0) return { model, rewrites: [] };
-  let shapes: ReturnType<typeof inferShapes>['shapes'];
-  try {
-    shapes = inferShapes(model).shapes;
-  } catch {
-    return { model, rewrites: [] };
-  }
+  const shapes = inferredShapes(model);
+  if (!shapes) return { model, rewrites: [] };
   const consumers = consumerMap(g);
   const names = new NameGenerator(g);
   const rewrites: LayoutRewrite[] = [];

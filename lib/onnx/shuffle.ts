@@ -14,7 +14,7 @@
  * weights are the permutation (exact: one weight of 1 per output channel), which takes the tensor's name. Only the
  * int8 path for ONNX Runtime applies it (lib/quantize/index.ts): in FP32 the Transposes are cheap.
  */
-import { inferShapes } from './check.js';
+import { inferredShapes } from './check.js';
 import { attr, attrInt, attrInts, consumerMap, initializersStillRead, isDefaultDomain as isDefault, makeNode, NameGenerator, producerMap, soleReader, withGraph } from './graph.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from './model.js';
 import { makeInt64Tensor, makeTensor, tensorToArray, tensorToFloat32 } from './tensor.js';
@@ -37,14 +37,10 @@ export function rewriteChannelShuffles(model: OnnxModel): { model: OnnxModel; re
   const consumers = consumerMap(g);
   const outputs = new Set(g.outputs.map((v) => v.name));
   const inits = new Map(g.initializers.map((t) => [t.name, t]));
-  let shapes: ReturnType<typeof inferShapes>['shapes'] | undefined;
-  try {
-    shapes = inferShapes(model).shapes;
-  } catch {
-    return { model, rewrites: [] };
-  }
+  const shapes = inferredShapes(model);
+  if (!shapes) return { model, rewrites: [] };
   const channelsOf = (t: string): number | undefined => {
-    const d = shapes!.get(t)?.shape?.[1];
+    const d = shapes.get(t)?.shape?.[1];
     return typeof d === 'number' ? d : undefined;
   };
   const constInts = (t: string | undefined): number[] | undefined => {

@@ -10,7 +10,7 @@
  *   0.13 ms on such a map at batch 64).
  */
 import { attr, attrInt, attrInts, findInitializer, getAttribute, isDefaultDomain as isDefault, NameGenerator } from './graph.js';
-import { inferShapes } from './check.js';
+import { inferredShapes } from './check.js';
 import { DataType, type OnnxModel, type OnnxNode, type OnnxTensor } from './model.js';
 import { makeTensor, tensorToFloat32 } from './tensor.js';
 
@@ -22,12 +22,8 @@ export interface Simplification {
 
 export function simplifyUnitMaps(model: OnnxModel): { model: OnnxModel; simplified: Simplification[] } {
   const g = model.graph;
-  let shapes: ReturnType<typeof inferShapes>['shapes'];
-  try {
-    shapes = inferShapes(model).shapes;
-  } catch {
-    return { model, simplified: [] };
-  }
+  const shapes = inferredShapes(model);
+  if (!shapes) return { model, simplified: [] };
   const spatial = (t: string): number[] | undefined => {
     const s = shapes.get(t)?.shape;
     if (!s || s.length < 3 || !s.slice(2).every((d) => typeof d === 'number')) return undefined;

@@ -19,7 +19,7 @@
  * Every region left float is reported with the two measured times.
  */
 import { asTrtnError, TrtnError } from '../errors.js';
-import { inferShapes } from '../onnx/check.js';
+import { inferredShapes } from '../onnx/check.js';
 import { feedInputs, findInitializer, topologicalSort } from '../onnx/graph.js';
 import { serializeModel } from '../onnx/io.js';
 import type { OnnxModel } from '../onnx/model.js';
@@ -132,12 +132,7 @@ const median = (a: number[]): number => {
 
 /** Per-image multiply-accumulates of each compute node (output elements x reduction), from shape inference. */
 function computeCost(model: OnnxModel, nodes: string[]): Map<string, number> {
-  let shapes: ReturnType<typeof inferShapes>['shapes'] | undefined;
-  try {
-    shapes = inferShapes(model).shapes;
-  } catch {
-    shapes = undefined;
-  }
+  const shapes = inferredShapes(model);
   const cost = new Map<string, number>();
   for (const node of model.graph.nodes) {
     if (!nodes.includes(node.name)) continue;
